@@ -1,0 +1,1 @@
+"""Intake: raw workbooks and CSV files as received -> staged canonical tables + quarantine."""

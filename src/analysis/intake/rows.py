@@ -1,0 +1,392 @@
+"""Turning the body rows of a classified sheet into staged records.
+
+Every body row ends in exactly one place: a staged record, an excluded row (blank, totals, note)
+or a quarantine entry with a reason. Totals rows are not trusted: they are compared with the sum of
+the rows above and a difference becomes a finding; stated percentages are recomputed and compared
+at their stated precision.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+from analysis import ratings
+from analysis.intake.layout import Header
+from analysis.intake.readers import Grid
+from analysis.intake.unitmatch import UnitMatcher
+from analysis.text import fold, is_blank, parse_vi_number
+
+#: Cell texts that mean "yes" in a flag column (folded).
+YES = {"x", "co", "1", "yes", "true", "da", "da to chuc", "dat", "tb", "tieu bieu", "v", "✓", "✔", "+"}
+#: Cell texts that mean "no".
+NO = {"0", "khong", "no", "false", "chua", "chua to chuc"}
+
+
+@cache
+def row_markers() -> dict[str, frozenset[str]]:
+    """Folded first-cell markers of totals and note rows (``reference/row_markers.csv``)."""
+    raw = resources.files("analysis.reference").joinpath("row_markers.csv").read_text(encoding="utf-8")
+    lines = [ln for ln in raw.splitlines() if ln.strip() and not ln.startswith("#")]
+    out: dict[str, set[str]] = {"total": set(), "note": set()}
+    for r in csv.DictReader(lines):
+        out[r["kind"]].add(fold(r["text"]))
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+@dataclass
+class SheetResult:
+    """What staging one sheet produced.
+
+    Attributes:
+        records: Staged records (dicts with canonical columns) with their row numbers.
+        quarantine: Quarantine entries.
+        excluded: Count of excluded rows by kind (blank, total, note).
+        findings: Data-quality findings raised while reading (totals, percentages, scores).
+    """
+
+    records: list[tuple[int, dict]] = field(default_factory=list)
+    quarantine: list[dict] = field(default_factory=list)
+    excluded: dict[str, int] = field(default_factory=lambda: {"blank": 0, "total": 0, "note": 0})
+    findings: list[dict] = field(default_factory=list)
+
+    @property
+    def rows_kept(self) -> int:
+        """Rows that became staged records (a wide row counts once)."""
+        return len({n for n, _ in self.records})
+
+
+def raw_values(grid: Grid, header: Header, r: int) -> str:
+    """The raw cells of row ``r`` as JSON keyed by header label (or column letter)."""
+    row = grid.rows[r] if r < len(grid.rows) else []
+    out = {}
+    for c, value in enumerate(row):
+        if value is None:
+            continue
+        label = header.labels[c] if c < len(header.labels) and header.labels[c] else f"col{c + 1}"
+        out[label] = value if isinstance(value, (int, float, str, bool)) else str(value)
+    return json.dumps(out, ensure_ascii=False, default=str)
+
+
+def classify_row(row: list[object], header: Header) -> str:
+    """``blank``, ``total``, ``note`` or ``data`` for one body row."""
+    texts = [v for v in row if not is_blank(v)]
+    if not texts:
+        return "blank"
+    markers = row_markers()
+    name_col = header.column_of("unit_name")
+    candidates = []
+    if name_col is not None and name_col < len(row) and isinstance(row[name_col], str):
+        candidates.append(row[name_col])
+    candidates.extend(v for v in texts if isinstance(v, str))
+    for text in candidates[:2]:
+        f = fold(text)
+        if f in markers["total"] or any(f.startswith(m + " ") for m in markers["total"] if len(m) > 4):
+            return "total"
+        if any(f == m or f.startswith(m + " ") for m in markers["note"]):
+            return "note"
+    numbers = [v for v in texts if _is_numberish(v)]
+    unit_cells = [row[c] for c, f in header.fields.items() if f in ("unit_name", "unit_code") and c < len(row)]
+    if not any(not is_blank(v) for v in unit_cells):
+        # nothing names a unit: a note line or a stray cell
+        if len(texts) == 1 or not numbers:
+            return "note"
+    return "data"
+
+
+def _is_numberish(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return True
+    try:
+        return parse_vi_number(value) is not None
+    except ValueError:
+        return False
+
+
+class RowError(ValueError):
+    """A cell that cannot be read; carries a reason code."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def read_count(value: object, label: str, required: bool) -> int | None:
+    """A non-negative whole count from a cell; blanks and dashes read as 0 (or None when required).
+
+    Raises:
+        RowError: Text, a negative number or a fraction where a count belongs.
+    """
+    if is_blank(value):
+        if required:
+            raise RowError("missing_value", f"Thiếu số liệu ở cột '{label}'")
+        return 0
+    if isinstance(value, bool):
+        raise RowError("not_a_number", f"Cột '{label}': '{value}' không phải là số")
+    try:
+        number = parse_vi_number(value)
+    except ValueError:
+        raise RowError("not_a_number", f"Cột '{label}': '{value}' không phải là số") from None
+    if number is None:
+        return 0
+    if not math.isfinite(number):
+        raise RowError("not_a_number", f"Cột '{label}': '{value}' không phải là số hữu hạn")
+    if number < 0:
+        raise RowError("negative_count", f"Cột '{label}': số âm '{value}' không hợp lệ")
+    if abs(number - round(number)) > 1e-9:
+        raise RowError("fractional_count", f"Cột '{label}': '{value}' phải là số nguyên")
+    if number > 10**9:
+        raise RowError("implausible_count", f"Cột '{label}': '{value}' quá lớn")
+    return int(round(number))
+
+
+def read_flag(value: object) -> bool | None:
+    """A yes/no cell ("x", "Có", "1" → True; blank, "Không" → False; other text → None)."""
+    if is_blank(value):
+        return False
+    f = fold(str(value)) if not isinstance(value, (int, float)) else str(int(value)) if value in (0, 1) else "?"
+    if f in YES:
+        return True
+    if f in NO:
+        return False
+    return None
+
+
+def stated_decimals(value: object) -> int:
+    """Decimal places a percentage was written with ("96,4" → 1, 96 → 0, 96.43 → 2)."""
+    if isinstance(value, int):
+        return 0
+    if isinstance(value, float):
+        text = repr(value)
+        return min(4, len(text.split(".")[1])) if "." in text and not text.endswith(".0") else 0
+    text = str(value).strip().rstrip("%").strip()
+    for sep in (",", "."):
+        if sep in text:
+            tail = text.rsplit(sep, 1)[1]
+            if tail.isdigit() and not (sep == "." and len(tail) == 3):
+                return len(tail)
+    return 0
+
+
+def pct_mismatch(stated: object, numerator: float, denominator: float) -> float | None:
+    """The recomputed percentage when ``stated`` disagrees with it at its stated precision, else None."""
+    if is_blank(stated) or not denominator:
+        return None
+    try:
+        value = parse_vi_number(stated)
+    except ValueError:
+        return None
+    if value is None:
+        return None
+    if isinstance(stated, float) and value <= 1.0 and numerator <= denominator and numerator / denominator <= 1:
+        # Excel percent format stores 0.964 for 96,4%
+        if abs(value * 100 - 100 * numerator / denominator) < abs(value - 100 * numerator / denominator):
+            value *= 100
+    computed = 100.0 * numerator / denominator
+    tolerance = 0.5 * 10 ** (-stated_decimals(stated)) + 1e-9
+    return None if abs(value - computed) <= tolerance else computed
+
+
+def stage_sheet(grid: Grid, header: Header, table: str, year: int, campaign_id: str | None,
+                matcher: UnitMatcher, scope: str | None) -> SheetResult:
+    """Stage the body rows of one classified sheet.
+
+    Args:
+        grid: The sheet.
+        header: Its detected header.
+        table: The canonical table it feeds.
+        year: The sheet's year.
+        campaign_id: The campaign (study sheets only).
+        matcher: Unit matcher over units.csv.
+        scope: The committee the sheet belongs to, if known.
+    """
+    res = SheetResult()
+    cols = {f: c for c, f in header.fields.items()}
+    labels = header.labels
+    sums: dict[str, float] = {}
+    after_total = False
+
+    def cell(row: list[object], fld: str) -> object:
+        c = cols.get(fld)
+        return row[c] if c is not None and c < len(row) else None
+
+    def quarantine(r: int, code: str, reason: str) -> None:
+        res.quarantine.append({"source_file": grid.source_file, "sheet": grid.sheet, "row_number": r + 1,
+                               "table": table, "reason_code": code, "reason": reason,
+                               "raw_values": raw_values(grid, header, r)})
+
+    def finding(r: int, check: str, message: str, unit_ids: list[str], **extra: object) -> None:
+        res.findings.append({"check": check, "source_file": grid.source_file, "sheet": grid.sheet,
+                             "row_number": r + 1, "table": table, "unit_ids": unit_ids,
+                             "message": message, **extra})
+
+    numeric_fields = [f for f in cols if f in (
+        "members_total", "members_exempt", "members_eligible", "members_attended", "members_attended_makeup",
+        "public_target", "public_attended", "members_not_assessed")]
+    level_cols = sorted(header.levels.items())
+
+    for r in range(header.last_row + 1, len(grid.rows)):
+        row = grid.rows[r]
+        kind = "note" if after_total and classify_row(row, header) != "blank" else classify_row(row, header)
+        if kind == "total" and not after_total:
+            res.excluded["total"] += 1
+            after_total = True
+            _check_totals(row, r, cols, level_cols, sums, finding, grid, header)
+            continue
+        if kind in ("blank", "note", "total"):
+            res.excluded["note" if kind == "total" else kind] += 1
+            continue
+        # data row: accumulate sums of whatever parses, for the totals check
+        for f in numeric_fields:
+            _accumulate(sums, f, cell(row, f))
+        for c, level in level_cols:
+            _accumulate(sums, f"level:{level.rating_code}", row[c] if c < len(row) else None)
+        m = matcher.match(cell(row, "unit_name"), cell(row, "unit_code"), year, scope)
+        if m.unit_id is None:
+            quarantine(r, m.reason_code or "unit_unknown", m.reason or "Không xác định được đơn vị")
+            continue
+        try:
+            records = _records(table, row, cols, labels, level_cols, m.unit_id, year, campaign_id)
+        except RowError as exc:
+            quarantine(r, exc.code, f"{exc} (đơn vị {m.unit_id})")
+            continue
+        for rec in records:
+            res.records.append((r + 1, rec))
+        _row_checks(table, row, cols, records, r, finding, m.unit_id, year)
+    return res
+
+
+def _accumulate(sums: dict[str, float], key: str, value: object) -> None:
+    try:
+        v = parse_vi_number(value) if not isinstance(value, bool) else None
+    except ValueError:
+        v = None
+    if v is not None:
+        sums[key] = sums.get(key, 0.0) + v
+
+
+def _check_totals(row, r, cols, level_cols, sums, finding, grid, header) -> None:
+    checks = [(f, cols[f]) for f in cols if f in (
+        "members_total", "members_exempt", "members_eligible", "members_attended", "members_attended_makeup",
+        "public_target", "public_attended", "members_not_assessed")]
+    checks += [(f"level:{lv.rating_code}", c) for c, lv in level_cols]
+    for key, c in checks:
+        if c >= len(row) or is_blank(row[c]):
+            continue
+        try:
+            stated = parse_vi_number(row[c])
+        except ValueError:
+            continue
+        if stated is None:
+            continue
+        computed = sums.get(key, 0.0)
+        if abs(stated - computed) > 1e-6:
+            label = header.labels[c] if c < len(header.labels) else key
+            finding(r, "total_mismatch",
+                    f"Dòng tổng cộng ghi '{label}' = {stated:g} nhưng cộng các dòng được {computed:g}",
+                    [], field=key, stated=stated, computed=computed)
+
+
+def _records(table, row, cols, labels, level_cols, unit_id, year, campaign_id) -> list[dict]:
+    def get(f):
+        c = cols.get(f)
+        return row[c] if c is not None and c < len(row) else None
+
+    def label(f):
+        c = cols.get(f)
+        return labels[c] if c is not None and c < len(labels) else f
+
+    if table == "membership":
+        total = read_count(get("members_total"), label("members_total"), required=True)
+        exempt = read_count(get("members_exempt"), label("members_exempt"), required=False) or 0
+        return [{"unit_id": unit_id, "year": year, "members_total": total, "members_exempt": exempt}]
+    if table == "study_participation":
+        attended = read_count(get("members_attended"), label("members_attended"), required=False) or 0
+        makeup = read_count(get("members_attended_makeup"), label("members_attended_makeup"), required=False)
+        target = None
+        if "public_target" in cols and not is_blank(get("public_target")):
+            target = read_count(get("public_target"), label("public_target"), required=False)
+        p_att = None
+        if "public_attended" in cols:
+            p_att = read_count(get("public_attended"), label("public_attended"), required=False)
+        if "is_held" in cols:
+            held = read_flag(get("is_held"))
+            if held is None:
+                raise RowError("bad_flag", f"Cột '{label('is_held')}': '{get('is_held')}' không rõ có/không")
+            held = held or attended > 0
+        else:
+            held = attended > 0 or bool(p_att)
+        basis = "attendances" if "luot" in fold(label("public_attended") or "") else "persons"
+        return [{"unit_id": unit_id, "campaign_id": campaign_id, "is_held": held, "members_attended": attended,
+                 "members_attended_makeup": makeup, "public_target": target, "public_attended": p_att,
+                 "public_basis": basis if (target is not None or p_att is not None) else None}]
+    if table == "unit_ratings":
+        raw = get("rating_label")
+        if is_blank(raw):
+            raise RowError("missing_value", "Thiếu kết quả xếp loại")
+        match = ratings.match_label(str(raw), year, "unit")
+        if not match.matched:
+            cands = f" (gợi ý: {', '.join(match.candidates)})" if match.candidates else ""
+            raise RowError(match.reason_code or "label_invalid", (match.reason or "Nhãn xếp loại không hợp lệ") + cands)
+        exemplary = bool(match.is_exemplary)
+        if "is_exemplary" in cols:
+            flag = read_flag(get("is_exemplary"))
+            if flag is None:
+                raise RowError("bad_flag", f"Cột '{label('is_exemplary')}': '{get('is_exemplary')}' không rõ có/không")
+            exemplary = exemplary or flag
+        score = None
+        if "score" in cols and not is_blank(get("score")):
+            try:
+                score = parse_vi_number(get("score"))
+            except ValueError:
+                raise RowError("not_a_number", f"Điểm '{get('score')}' không phải là số") from None
+        return [{"unit_id": unit_id, "year": year, "scheme_id": match.scheme_id, "rating_code": match.rating_code,
+                 "rating_rank": match.rating_rank, "is_exemplary": exemplary, "rating_label_raw": str(raw),
+                 "score": score}]
+    if table == "member_ratings":
+        not_assessed = read_count(get("members_not_assessed"), label("members_not_assessed"), required=False) or 0
+        out = []
+        for c, level in level_cols:
+            n = read_count(row[c] if c < len(row) else None, labels[c], required=False) or 0
+            out.append({"unit_id": unit_id, "year": year, "rating_code": level.rating_code,
+                        "scheme_id": level.scheme_id, "rating_rank": level.rating_rank, "members_count": n,
+                        "members_not_assessed": not_assessed})
+        return out
+    raise ValueError(table)
+
+
+def _row_checks(table, row, cols, records, r, finding, unit_id, year) -> None:
+    def get(f):
+        c = cols.get(f)
+        return row[c] if c is not None and c < len(row) else None
+
+    if table == "study_participation":
+        rec = records[0]
+        try:
+            eligible = parse_vi_number(get("members_eligible")) if "members_eligible" in cols else None
+        except ValueError:
+            eligible = None
+        if eligible:
+            bad = pct_mismatch(get("members_pct"), rec["members_attended"], eligible)
+            if bad is not None:
+                finding(r, "stated_pct_mismatch",
+                        f"Tỷ lệ đảng viên ghi '{get('members_pct')}' nhưng tính lại được {bad:.2f}%".replace(".", ","),
+                        [unit_id], field="members_pct", stated=str(get("members_pct")), computed=bad)
+        if rec["public_target"]:
+            bad = pct_mismatch(get("public_pct"), rec["public_attended"] or 0, rec["public_target"])
+            if bad is not None:
+                finding(r, "stated_pct_mismatch",
+                        f"Tỷ lệ quần chúng ghi '{get('public_pct')}' nhưng tính lại được {bad:.2f}%".replace(".", ","),
+                        [unit_id], field="public_pct", stated=str(get("public_pct")), computed=bad)
+    if table == "unit_ratings":
+        rec = records[0]
+        if rec["score"] is not None:
+            problem = ratings.check_score(rec["score"], rec["rating_code"], year)
+            if problem is not None:
+                finding(r, "score_level_mismatch", problem.reason or "Điểm không khớp mức xếp loại", [unit_id])

@@ -1,0 +1,178 @@
+"""Matching unit names and codes written in workbooks against ``units.csv``.
+
+Names are compared after folding and removing the usual prefixes ("Chi bộ", "CB", "Đảng bộ",
+"ĐB" …) and expanding a few abbreviations ("TDP" → "tổ dân phố"); the rules are data in
+``reference/unit_name_rules.csv``. A name is looked up among the units active in the sheet's year,
+first inside the committee the sheet belongs to, then everywhere. A name that matches no unit, or
+several, is never guessed: the row goes to quarantine with the candidates named.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+import pandas as pd
+
+from analysis import hierarchy
+from analysis.text import fold
+
+
+@cache
+def _rules() -> tuple[tuple[str, ...], tuple[tuple[str, str], ...]]:
+    raw = resources.files("analysis.reference").joinpath("unit_name_rules.csv").read_text(encoding="utf-8")
+    lines = [ln for ln in raw.splitlines() if ln.strip() and not ln.startswith("#")]
+    prefixes, abbrevs = [], []
+    for r in csv.DictReader(lines):
+        if r["kind"] == "prefix":
+            prefixes.append(fold(r["text"]))
+        elif r["kind"] == "abbreviation":
+            abbrevs.append((fold(r["text"]), fold(r["replacement"] or "")))
+    return tuple(sorted(prefixes, key=len, reverse=True)), tuple(abbrevs)
+
+
+def name_key(name: str) -> str:
+    """The comparison key of a unit name: folded, abbreviations expanded, prefix removed.
+
+    Example:
+        >>> name_key("CB TDP 1")
+        'to dan pho 1'
+        >>> name_key("Chi bộ Tổ dân phố 1")
+        'to dan pho 1'
+    """
+    prefixes, abbrevs = _rules()
+    words = fold(name).split()
+    expanded = []
+    for w in words:
+        rep = next((r for a, r in abbrevs if a == w), None)
+        expanded.extend((rep or w).split())
+    key = " ".join(expanded)
+    for p in prefixes:
+        if key == p:
+            return key
+        if key.startswith(p + " "):
+            key = key[len(p) + 1:]
+            break
+    return key
+
+
+@dataclass(frozen=True)
+class UnitMatch:
+    """Result of matching one cell.
+
+    Attributes:
+        unit_id: Matched unit, or None.
+        reason_code: ``unit_unknown`` / ``unit_ambiguous`` / ``unit_inactive`` when unmatched.
+        reason: Vietnamese reason naming the candidates.
+        candidates: Candidate unit ids (closest first).
+    """
+
+    unit_id: str | None
+    reason_code: str | None = None
+    reason: str | None = None
+    candidates: tuple[str, ...] = ()
+
+
+class UnitMatcher:
+    """Looks up units by code or name for a given year and scope."""
+
+    def __init__(self, units: pd.DataFrame) -> None:
+        self.units = units
+        self._ids = set(units["unit_id"].astype(str))
+        self._by_year: dict[int, pd.DataFrame] = {}
+        self._subtrees: dict[tuple[str, int], frozenset[str]] = {}
+        self._index: dict[int, dict[str, set[str]]] = {}
+        self._active_ids: dict[int, frozenset[str]] = {}
+        self._all_keys: dict[str, set[str]] | None = None
+
+    def _subtree(self, scope: str, year: int) -> frozenset[str]:
+        key = (scope, year)
+        if key not in self._subtrees:
+            self._subtrees[key] = frozenset(hierarchy.subtree_ids(self.units, scope, year))
+        return self._subtrees[key]
+
+    def _active(self, year: int) -> pd.DataFrame:
+        if year not in self._by_year:
+            df = hierarchy.units_in_year(self.units, year).copy()
+            df["key"] = [name_key(n) for n in df["unit_name"].astype(str)]
+            df["folded"] = [fold(n) for n in df["unit_name"].astype(str)]
+            self._by_year[year] = df
+            index: dict[str, set[str]] = {}
+            for uid, key, folded in zip(df["unit_id"], df["key"], df["folded"], strict=True):
+                index.setdefault(key, set()).add(str(uid))
+                index.setdefault("=" + folded, set()).add(str(uid))
+            self._index[year] = index
+            self._active_ids[year] = frozenset(df["unit_id"].astype(str))
+        return self._by_year[year]
+
+    def scope_of(self, text: str, year: int) -> str | None:
+        """The committee (non-leaf unit) whose full name appears in ``text`` (title rows, file name).
+
+        The longest matching name wins, so "Đảng bộ phường Tân Thanh" beats "Tân Thanh".
+        """
+        active = self._active(year)
+        folded = f" {fold(text)} "
+        best, best_len = None, 0
+        parents = set(active["parent_id"].dropna().astype(str))
+        for row in active.itertuples(index=False):
+            if row.unit_id not in parents:
+                continue
+            for key in (row.folded, fold(str(row.unit_id).replace("-", " "))):
+                if key and f" {key} " in folded and len(key) > best_len:
+                    best, best_len = row.unit_id, len(key)
+        return best
+
+    def match(self, name: object, code: object, year: int, scope: str | None) -> UnitMatch:
+        """Match a row's unit by code (when given) else by name.
+
+        Args:
+            name: The name cell (may be None).
+            code: The code cell (may be None).
+            year: The sheet's year (only units active that year match).
+            scope: Committee the sheet belongs to; names are looked up in its subtree first.
+        """
+        active = self._active(year)
+        if code is not None and str(code).strip():
+            c = str(code).strip()
+            if c in self._active_ids[year]:
+                return UnitMatch(c)
+            if c in self._ids:
+                years = hierarchy.years_active(self.units, c)
+                span = f"{years[0]}–{years[-1]}" if years else "không năm nào"
+                return UnitMatch(None, "unit_inactive",
+                                 f"Đơn vị mã '{c}' không hoạt động năm {year} (hoạt động {span})", (c,))
+            close = difflib.get_close_matches(c, sorted(self._ids), n=3)
+            return UnitMatch(None, "unit_unknown", f"Không có đơn vị mã '{c}' trong units.csv"
+                             + (f"; gần giống: {', '.join(close)}" if close else ""), tuple(close))
+        if name is None or not str(name).strip():
+            return UnitMatch(None, "unit_missing", "Dòng không có tên đơn vị")
+        key = name_key(str(name))
+        index = self._index[year]
+        found = index.get(key, set()) | index.get("=" + fold(str(name)), set())
+        pools: list[frozenset[str] | None] = [self._subtree(scope, year)] if scope else []
+        pools.append(None)
+        for pool in pools:
+            ids = tuple(sorted(found if pool is None else found & pool))
+            if len(ids) == 1:
+                return UnitMatch(ids[0])
+            if len(ids) > 1:
+                return UnitMatch(None, "unit_ambiguous",
+                                 f"Tên '{name}' khớp nhiều đơn vị: {', '.join(ids)} — hãy thêm cột mã đơn vị",
+                                 ids)
+        if self._all_keys is None:
+            self._all_keys = {}
+            for uid, n in zip(self.units["unit_id"], self.units["unit_name"].astype(str), strict=True):
+                self._all_keys.setdefault(name_key(n), set()).add(str(uid))
+        if key in self._all_keys:
+            ids = tuple(sorted(self._all_keys[key]))
+            return UnitMatch(None, "unit_inactive",
+                             f"Đơn vị '{name}' ({', '.join(ids)}) không hoạt động năm {year}", ids)
+        pool_df = active if not scope else active[active["unit_id"].isin(self._subtree(scope, year))]
+        keys = dict(zip(pool_df["key"], pool_df["unit_id"], strict=False))
+        close = difflib.get_close_matches(key, list(keys), n=3, cutoff=0.6)
+        cands = tuple(keys[k] for k in close)
+        hint = f"; gần giống: {', '.join(cands)}" if cands else ""
+        return UnitMatch(None, "unit_unknown", f"Không tìm thấy đơn vị '{name}' trong units.csv{hint}", cands)

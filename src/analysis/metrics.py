@@ -1,0 +1,538 @@
+"""Indicators: study coverage, rating distributions, trends, targets.
+
+Pure functions over :class:`analysis.store.Tables`. Counts are stored at the leaf units that
+report; every figure for a higher unit sums leaf numerators and denominators first and divides
+last, so a parent's rate is never the mean of its children's rates.
+
+Conventions (see DESIGN.md, "Conventions that decide figures"):
+
+* ``coverage.units`` — active leaf units under U that held at least one session in the year ÷ active
+  leaf units.
+* ``coverage.members`` — Σ members attended ÷ Σ eligible (members − exempt), per campaign and pooled
+  over the year's campaigns. A leaf that did not hold a campaign keeps its eligible members in that
+  campaign's denominator.
+* ``coverage.public`` — Σ public attended ÷ Σ public target, only where the target is known.
+* rating shares — exclusive (this level) and cumulative (this level or better), exemplary as a
+  share of all assessed and of level 1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pandas as pd
+
+from analysis import hierarchy, ratings
+from analysis.store import Tables
+from analysis.text import round_half_up
+
+INDICATORS = (
+    "coverage.units", "coverage.members", "coverage.public",
+    "unit_ratings.rank1", "unit_ratings.rank2", "unit_ratings.rank3", "unit_ratings.rank4",
+    "unit_ratings.rank1-2", "unit_ratings.exemplary",
+    "member_ratings.rank1", "member_ratings.rank2", "member_ratings.rank3", "member_ratings.rank4",
+    "member_ratings.rank1-2",
+)
+
+#: The level whose units are rated when a figure is asked for a unit of a given level.
+RATED_LEVEL_BELOW = {"cap_tren": "co_so", "co_so": "chi_bo"}
+
+
+class MetricsError(ValueError):
+    """A metric cannot be computed for the unit or year asked (message in Vietnamese)."""
+
+
+@dataclass(frozen=True)
+class Ratio:
+    """A numerator over a denominator; ``pct`` is ``None`` when the denominator is 0."""
+
+    numerator: float
+    denominator: float
+
+    @property
+    def pct(self) -> float | None:
+        """Percentage 0–100, or None without a denominator."""
+        if not self.denominator:
+            return None
+        return 100.0 * self.numerator / self.denominator
+
+    def to_dict(self, decimals: int = 2) -> dict:
+        """JSON form: numerator, denominator (integers when whole) and pct rounded half-up."""
+        pct = self.pct
+        return {
+            "numerator": _num(self.numerator),
+            "denominator": _num(self.denominator),
+            "pct": None if pct is None else round_half_up(pct, decimals),
+        }
+
+
+def _num(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else float(value)
+
+
+def pct_or_none(numerator: float, denominator: float) -> float | None:
+    """Return 100·numerator/denominator, or None when the denominator is 0.
+
+    Example:
+        >>> pct_or_none(1, 4)
+        25.0
+        >>> pct_or_none(0, 0) is None
+        True
+    """
+    return Ratio(numerator, denominator).pct
+
+
+# ---------------------------------------------------------------------------------------------
+# Units and years
+# ---------------------------------------------------------------------------------------------
+
+def check_unit_year(tables: Tables, unit_id: str, year: int) -> None:
+    """Raise :class:`MetricsError` if ``unit_id`` is unknown or not active in ``year``.
+
+    The message lists the known units or the years the unit is active and has data.
+    """
+    known = sorted(tables.units["unit_id"].dropna().unique().tolist())
+    if unit_id not in known:
+        shown = ", ".join(known[:20]) + (" …" if len(known) > 20 else "")
+        raise MetricsError(f"Không có đơn vị '{unit_id}'. Các đơn vị đã biết: {shown}")
+    active = hierarchy.years_active(tables.units, unit_id)
+    data_years = [y for y in tables.years if y in active]
+    if year not in data_years:
+        years = ", ".join(str(y) for y in data_years) or "không có"
+        raise MetricsError(f"Không có số liệu của '{unit_id}' năm {year}. Các năm có số liệu: {years}")
+
+
+def leaves_for(tables: Tables, unit_id: str, year: int) -> list[str]:
+    """Active leaf units under ``unit_id`` in ``year`` (the unit itself when it is a leaf)."""
+    return hierarchy.leaf_ids(tables.units, unit_id, year)
+
+
+def campaigns_of_year(tables: Tables, year: int) -> pd.DataFrame:
+    """The campaigns counted in ``year``, ordered by start date then id."""
+    df = tables.campaigns[tables.campaigns["year"] == year]
+    return df.sort_values(["start_date", "campaign_id"], na_position="last").reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Coverage
+# ---------------------------------------------------------------------------------------------
+
+def eligible_members(membership: pd.DataFrame, leaf_ids: Iterable[str], year: int) -> pd.DataFrame:
+    """Eligible members (members − exempt) per leaf unit in ``year``; missing units count 0.
+
+    Returns:
+        Frame with unit_id, members_total, members_exempt, eligible.
+    """
+    leaf_list = list(leaf_ids)
+    m = membership[(membership["year"] == year) & membership["unit_id"].isin(leaf_list)]
+    m = m.groupby("unit_id", as_index=False)[["members_total", "members_exempt"]].sum()
+    out = pd.DataFrame({"unit_id": pd.Series(leaf_list, dtype="string")}).merge(m, on="unit_id", how="left")
+    out[["members_total", "members_exempt"]] = out[["members_total", "members_exempt"]].fillna(0).astype("int64")
+    out["eligible"] = (out["members_total"] - out["members_exempt"]).clip(lower=0)
+    return out
+
+
+def coverage_by_campaign(tables: Tables, unit_id: str, year: int) -> pd.DataFrame:
+    """Member and public coverage of each campaign of ``year`` for the subtree of ``unit_id``.
+
+    Returns:
+        One row per campaign: campaign_id, title, document_code, units_held, units_total,
+        members_attended, members_eligible, members_pct, public_attended, public_target, public_pct.
+    """
+    leaves = leaves_for(tables, unit_id, year)
+    elig = eligible_members(tables.membership, leaves, year)
+    eligible_total = int(elig["eligible"].sum())
+    camps = campaigns_of_year(tables, year)
+    sp = tables.study_participation
+    sp = sp[sp["unit_id"].isin(leaves) & sp["campaign_id"].isin(camps["campaign_id"])]
+    rows = []
+    for camp in camps.itertuples(index=False):
+        part = sp[sp["campaign_id"] == camp.campaign_id]
+        known_target = part["public_target"].notna() & (part["public_target"] > 0)
+        p_att = float(part.loc[known_target, "public_attended"].fillna(0).sum())
+        p_tgt = float(part.loc[known_target, "public_target"].sum())
+        m_att = float(part["members_attended"].fillna(0).sum())
+        rows.append({
+            "campaign_id": camp.campaign_id, "title": camp.title, "document_code": camp.document_code,
+            "units_held": int(part.loc[part["is_held"].fillna(False).astype(bool), "unit_id"].nunique()),
+            "units_total": len(leaves),
+            "members_attended": m_att, "members_eligible": float(eligible_total),
+            "members_pct": pct_or_none(m_att, eligible_total),
+            "public_attended": p_att, "public_target": p_tgt, "public_pct": pct_or_none(p_att, p_tgt),
+        })
+    return pd.DataFrame(rows, columns=[
+        "campaign_id", "title", "document_code", "units_held", "units_total", "members_attended",
+        "members_eligible", "members_pct", "public_attended", "public_target", "public_pct"])
+
+
+def coverage(tables: Tables, unit_id: str, year: int) -> dict[str, Ratio | str]:
+    """The three coverage figures of ``unit_id`` in ``year``, pooled over the year's campaigns.
+
+    Returns:
+        ``{"units": Ratio, "members": Ratio, "public": Ratio, "public_basis": str}``.
+    """
+    leaves = leaves_for(tables, unit_id, year)
+    camps = campaigns_of_year(tables, year)
+    sp = tables.study_participation
+    sp = sp[sp["unit_id"].isin(leaves) & sp["campaign_id"].isin(camps["campaign_id"])]
+    held_units = sp.loc[sp["is_held"].fillna(False).astype(bool), "unit_id"].nunique()
+    elig = eligible_members(tables.membership, leaves, year)
+    members_den = float(elig["eligible"].sum()) * len(camps)
+    members_num = float(sp["members_attended"].fillna(0).sum())
+    known_target = sp["public_target"].notna() & (sp["public_target"] > 0)
+    public_num = float(sp.loc[known_target, "public_attended"].fillna(0).sum())
+    public_den = float(sp.loc[known_target, "public_target"].sum())
+    bases = sorted(set(sp.loc[known_target, "public_basis"].dropna().astype(str)))
+    basis = bases[0] if len(bases) == 1 else ("mixed" if bases else "persons")
+    return {
+        "units": Ratio(float(held_units), float(len(leaves)) if len(camps) else 0.0),
+        "members": Ratio(members_num, members_den),
+        "public": Ratio(public_num, public_den),
+        "public_basis": basis,
+    }
+
+
+def coverage_by_subunit(tables: Tables, unit_id: str, year: int) -> pd.DataFrame:
+    """Coverage of each direct sub-unit of ``unit_id`` (each rolled up over its own leaves).
+
+    Returns:
+        One row per child: unit_id, unit_name, unit_level, units_pct, members_attended,
+        members_eligible, members_pct, public_attended, public_target, public_pct.
+    """
+    active = hierarchy.units_in_year(tables.units, year)
+    children = active[active["parent_id"] == unit_id].sort_values("unit_id")
+    if children.empty:
+        children = active[active["unit_id"] == unit_id]
+    rows = []
+    for child in children.itertuples(index=False):
+        cov = coverage(tables, child.unit_id, year)
+        rows.append({
+            "unit_id": child.unit_id, "unit_name": child.unit_name, "unit_level": child.unit_level,
+            "units_pct": cov["units"].pct,
+            "members_attended": cov["members"].numerator, "members_eligible": cov["members"].denominator,
+            "members_pct": cov["members"].pct,
+            "public_attended": cov["public"].numerator, "public_target": cov["public"].denominator,
+            "public_pct": cov["public"].pct,
+        })
+    return pd.DataFrame(rows, columns=[
+        "unit_id", "unit_name", "unit_level", "units_pct", "members_attended", "members_eligible",
+        "members_pct", "public_attended", "public_target", "public_pct"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Ratings
+# ---------------------------------------------------------------------------------------------
+
+def rated_units(tables: Tables, unit_id: str, year: int, level: str | None = None) -> list[str]:
+    """The organisations whose rating makes up ``unit_id``'s unit-rating figure in ``year``.
+
+    A committee's figure is about the organisations one level below it (a ward party committee
+    reports on its chi bộ; a city committee on its grassroots organisations); a leaf is its own
+    figure. ``level`` overrides the default.
+    """
+    active = hierarchy.units_in_year(tables.units, year)
+    row = active[active["unit_id"] == unit_id]
+    own_level = str(row["unit_level"].iloc[0]) if len(row) else None
+    target = level or RATED_LEVEL_BELOW.get(own_level or "")
+    if target is None:
+        return [unit_id]
+    ids = [u for u in hierarchy.descendants_at_level(tables.units, unit_id, year, target) if u != unit_id]
+    return ids or [unit_id]
+
+
+def level_frame(scheme_id: str, subject: str, counts: pd.Series, lang: str = "vi") -> pd.DataFrame:
+    """Every level of a scheme, best first, with exclusive and cumulative counts and shares.
+
+    Args:
+        scheme_id: Scheme id.
+        subject: ``unit`` or ``member``.
+        counts: Count per rating_code (missing codes count 0).
+        lang: Label language.
+
+    Returns:
+        Frame with rating_code, rating_rank, label, short_label, count, pct, cumulative_count,
+        cumulative_pct (pct None when nothing was assessed).
+    """
+    levels = ratings.scheme_levels(scheme_id, subject)
+    assessed = float(sum(int(counts.get(lv.rating_code, 0)) for lv in levels))
+    rows, cum = [], 0
+    for lv in levels:
+        n = int(counts.get(lv.rating_code, 0))
+        cum += n
+        rows.append({
+            "rating_code": lv.rating_code, "rating_rank": lv.rating_rank,
+            "label": lv.label_vi if lang == "vi" else lv.label_en,
+            "short_label": lv.short_vi if lang == "vi" else lv.short_en,
+            "count": n, "pct": pct_or_none(n, assessed),
+            "cumulative_count": cum, "cumulative_pct": pct_or_none(cum, assessed),
+        })
+    return pd.DataFrame(rows)
+
+
+def unit_rating_distribution(tables: Tables, unit_id: str, year: int, lang: str = "vi",
+                             level: str | None = None) -> dict:
+    """Rating distribution of the organisations under ``unit_id`` in ``year``.
+
+    Returns:
+        ``{"scheme_id", "assessed", "not_assessed", "levels": DataFrame, "exemplary": {...},
+        "rated_level"}``; exemplary has count, pct_of_assessed, pct_of_level (shares None when 0/0).
+    """
+    scheme_id = ratings.scheme_for_year(year)
+    ids = rated_units(tables, unit_id, year, level)
+    ur = tables.unit_ratings
+    ur = ur[(ur["year"] == year) & ur["unit_id"].isin(ids)]
+    levels = level_frame(scheme_id, "unit", ur["rating_code"].value_counts(), lang)
+    assessed = int(levels["count"].sum())
+    exemplary = int(ur["is_exemplary"].fillna(False).astype(bool).sum())
+    level1 = int(levels["count"].iloc[0]) if len(levels) else 0
+    active = hierarchy.units_in_year(tables.units, year)
+    rated_level = active.loc[active["unit_id"].isin(ids), "unit_level"]
+    return {
+        "scheme_id": scheme_id,
+        "assessed": assessed,
+        "not_assessed": len(ids) - int(ur["unit_id"].nunique()),
+        "levels": levels,
+        "exemplary": {"count": exemplary, "pct_of_assessed": pct_or_none(exemplary, assessed),
+                      "pct_of_level": pct_or_none(exemplary, level1)},
+        "rated_level": str(rated_level.iloc[0]) if len(rated_level) else None,
+    }
+
+
+def member_rating_distribution(tables: Tables, unit_id: str, year: int, lang: str = "vi") -> dict:
+    """Member rating distribution of the subtree of ``unit_id`` in ``year``.
+
+    Returns:
+        ``{"scheme_id", "assessed", "not_assessed", "levels": DataFrame}``.
+    """
+    scheme_id = ratings.scheme_for_year(year)
+    leaves = leaves_for(tables, unit_id, year)
+    mr = tables.member_ratings
+    mr = mr[(mr["year"] == year) & mr["unit_id"].isin(leaves)]
+    counts = mr.groupby("rating_code")["members_count"].sum()
+    levels = level_frame(scheme_id, "member", counts, lang)
+    not_assessed = mr.groupby("unit_id")["members_not_assessed"].first().fillna(0).sum()
+    return {"scheme_id": scheme_id, "assessed": int(levels["count"].sum()),
+            "not_assessed": int(not_assessed), "levels": levels}
+
+
+# ---------------------------------------------------------------------------------------------
+# The JSON contract
+# ---------------------------------------------------------------------------------------------
+
+def _levels_json(levels: pd.DataFrame) -> list[dict]:
+    return [
+        {"rating_code": r.rating_code, "rating_rank": int(r.rating_rank), "label": r.label,
+         "count": int(r.count),
+         "pct": None if pd.isna(r.pct) else round_half_up(r.pct, 2),
+         "cumulative_pct": None if pd.isna(r.cumulative_pct) else round_half_up(r.cumulative_pct, 2)}
+        for r in levels.itertuples(index=False)
+    ]
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round_half_up(value, 2)
+
+
+def unit_year_metrics(tables: Tables, unit_id: str, year: int, lang: str = "vi") -> dict:
+    """Every headline figure of ``unit_id`` in ``year``, in the JSON contract of DESIGN.md.
+
+    Raises:
+        MetricsError: Unknown unit, or no data for that year.
+    """
+    check_unit_year(tables, unit_id, year)
+    cov = coverage(tables, unit_id, year)
+    urd = unit_rating_distribution(tables, unit_id, year, lang)
+    mrd = member_rating_distribution(tables, unit_id, year, lang)
+    leaves = leaves_for(tables, unit_id, year)
+    elig = eligible_members(tables.membership, leaves, year)
+    public = cov["public"].to_dict()
+    public["basis"] = cov["public_basis"]
+    ex = urd["exemplary"]
+    return {
+        "unit_id": unit_id,
+        "unit_name": hierarchy.unit_name(tables.units, unit_id, year),
+        "year": int(year),
+        "units_count": len(leaves),
+        "members_count": int(elig["members_total"].sum()),
+        "members_exempt": int(elig["members_exempt"].sum()),
+        "coverage": {"units": cov["units"].to_dict(), "members": cov["members"].to_dict(), "public": public},
+        "unit_ratings": {
+            "scheme_id": urd["scheme_id"], "assessed": urd["assessed"], "not_assessed": urd["not_assessed"],
+            "rated_level": urd["rated_level"],
+            "levels": _levels_json(urd["levels"]),
+            "exemplary": {"count": ex["count"], "pct_of_assessed": _round(ex["pct_of_assessed"]),
+                          "pct_of_level": _round(ex["pct_of_level"])},
+        },
+        "member_ratings": {
+            "scheme_id": mrd["scheme_id"], "assessed": mrd["assessed"], "not_assessed": mrd["not_assessed"],
+            "levels": _levels_json(mrd["levels"]),
+        },
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Trends
+# ---------------------------------------------------------------------------------------------
+
+def indicator_value(tables: Tables, unit_id: str, year: int, indicator: str) -> Ratio:
+    """One indicator of ``unit_id`` in ``year`` as a numerator over a denominator.
+
+    Args:
+        indicator: One of :data:`INDICATORS`.
+    """
+    if indicator.startswith("coverage."):
+        return coverage(tables, unit_id, year)[indicator.split(".", 1)[1]]  # type: ignore[return-value]
+    subject, what = indicator.split(".", 1)
+    if subject == "unit_ratings":
+        dist = unit_rating_distribution(tables, unit_id, year)
+        if what == "exemplary":
+            return Ratio(dist["exemplary"]["count"], dist["assessed"])
+    elif subject == "member_ratings":
+        dist = member_rating_distribution(tables, unit_id, year)
+    else:
+        raise MetricsError(f"Chỉ tiêu không hợp lệ: '{indicator}'. Các chỉ tiêu: {', '.join(INDICATORS)}")
+    levels = dist["levels"]
+    if what == "rank1-2":
+        num = int(levels.loc[levels["rating_rank"] <= 2, "count"].sum())
+    elif what.startswith("rank") and what[4:].isdigit():
+        num = int(levels.loc[levels["rating_rank"] == int(what[4:]), "count"].sum())
+    else:
+        raise MetricsError(f"Chỉ tiêu không hợp lệ: '{indicator}'. Các chỉ tiêu: {', '.join(INDICATORS)}")
+    return Ratio(num, dist["assessed"])
+
+
+def trend(tables: Tables, unit_id: str, indicators: Iterable[str], years: Iterable[int] | None = None) -> pd.DataFrame:
+    """Indicators of ``unit_id`` by year, rolled up along the tree of each year.
+
+    Rating indicators carry the scheme of each year; the first year of a new scheme has
+    ``is_break`` True and ``change_pp`` left empty, so a chart never joins two schemes silently.
+
+    Returns:
+        Long frame: indicator, year, scheme_id, numerator, denominator, pct, change_pp, is_break.
+    """
+    all_years = sorted(years) if years is not None else tables.years
+    active_years = set(hierarchy.years_active(tables.units, unit_id))
+    rows = []
+    for indicator in indicators:
+        prev_pct, prev_scheme = None, None
+        for year in all_years:
+            if year not in active_years or year not in tables.years:
+                continue
+            r = indicator_value(tables, unit_id, year, indicator)
+            scheme = ratings.scheme_for_year(year)
+            rated = not indicator.startswith("coverage.")
+            is_break = bool(rated and prev_scheme is not None and scheme != prev_scheme)
+            pct = r.pct
+            change = None if (pct is None or prev_pct is None or is_break) else pct - prev_pct
+            rows.append({"indicator": indicator, "year": int(year), "scheme_id": scheme,
+                         "numerator": r.numerator, "denominator": r.denominator, "pct": pct,
+                         "change_pp": change, "is_break": is_break})
+            prev_pct, prev_scheme = pct, scheme
+    return pd.DataFrame(rows, columns=["indicator", "year", "scheme_id", "numerator", "denominator", "pct",
+                                       "change_pp", "is_break"])
+
+
+def rating_trend(tables: Tables, unit_id: str, subject: str, years: Iterable[int] | None = None,
+                 lang: str = "vi") -> pd.DataFrame:
+    """Exclusive shares of every level by year (for stacked charts), with the scheme of each year.
+
+    Returns:
+        Long frame: year, scheme_id, rating_rank, rating_code, label, count, pct, is_break.
+    """
+    all_years = sorted(years) if years is not None else tables.years
+    active_years = set(hierarchy.years_active(tables.units, unit_id))
+    frames, prev = [], None
+    for year in all_years:
+        if year not in active_years or year not in tables.years:
+            continue
+        dist = (unit_rating_distribution(tables, unit_id, year, lang) if subject == "unit"
+                else member_rating_distribution(tables, unit_id, year, lang))
+        lv = dist["levels"].assign(year=int(year), scheme_id=dist["scheme_id"],
+                                   is_break=prev is not None and dist["scheme_id"] != prev)
+        prev = dist["scheme_id"]
+        frames.append(lv[["year", "scheme_id", "rating_rank", "rating_code", "label", "short_label", "count",
+                          "pct", "is_break"]])
+    if not frames:
+        return pd.DataFrame(columns=["year", "scheme_id", "rating_rank", "rating_code", "label", "short_label",
+                                     "count", "pct", "is_break"])
+    return pd.concat(frames, ignore_index=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Targets
+# ---------------------------------------------------------------------------------------------
+
+def ancestor_ids(units: pd.DataFrame, unit_id: str, year: int) -> list[str]:
+    """``unit_id`` and its ancestors in the tree of ``year``, nearest first."""
+    parents = hierarchy.units_in_year(units, year).set_index("unit_id")["parent_id"]
+    chain: list[str] = []
+    current: str | None = unit_id
+    while current is not None and current in parents.index and current not in chain:
+        chain.append(current)
+        parent = parents[current]
+        current = None if pd.isna(parent) else str(parent)
+    return chain
+
+
+def targets_for(tables: Tables, unit_id: str, year: int) -> pd.DataFrame:
+    """Targets that apply to ``unit_id`` in ``year``: its own, else the nearest ancestor's.
+
+    Returns:
+        Frame with indicator, threshold_pct, set_by (the unit whose target applies).
+    """
+    t = tables.targets
+    if t is None or t.empty:
+        return pd.DataFrame(columns=["indicator", "threshold_pct", "set_by"])
+    t = t[(t["from_year"].fillna(0) <= year) & (t["to_year"].fillna(9999) >= year)]
+    chain = ancestor_ids(tables.units, unit_id, year)
+    out = {}
+    for uid in chain:  # self first, then parents
+        for r in t[t["unit_id"] == uid].itertuples(index=False):
+            out.setdefault(r.indicator, (float(r.threshold_pct), uid))
+    return pd.DataFrame([{"indicator": k, "threshold_pct": v[0], "set_by": v[1]} for k, v in sorted(out.items())],
+                        columns=["indicator", "threshold_pct", "set_by"])
+
+
+def target_attainment(tables: Tables, unit_id: str, year: int) -> pd.DataFrame:
+    """Each applicable target of ``unit_id`` in ``year`` with the value reached and whether it is met.
+
+    Returns:
+        Frame: indicator, threshold_pct, set_by, pct, is_met (None when the value is unknown).
+    """
+    tg = targets_for(tables, unit_id, year)
+    values, met = [], []
+    for r in tg.itertuples(index=False):
+        pct = indicator_value(tables, unit_id, year, r.indicator).pct
+        values.append(pct)
+        met.append(None if pct is None else bool(pct >= r.threshold_pct - 1e-9))
+    return tg.assign(pct=values, is_met=met)
+
+
+def subunits_below_target(tables: Tables, unit_id: str, year: int) -> pd.DataFrame:
+    """Direct sub-units that miss a target applying to them in ``year``.
+
+    Returns:
+        Frame: unit_id, unit_name, indicator, threshold_pct, pct.
+    """
+    active = hierarchy.units_in_year(tables.units, year)
+    children = active[active["parent_id"] == unit_id].sort_values("unit_id")
+    rows = []
+    for child in children.itertuples(index=False):
+        att = target_attainment(tables, child.unit_id, year)
+        for r in att[att["is_met"] == False].itertuples(index=False):  # noqa: E712
+            rows.append({"unit_id": child.unit_id, "unit_name": child.unit_name, "indicator": r.indicator,
+                         "threshold_pct": r.threshold_pct, "pct": r.pct})
+    return pd.DataFrame(rows, columns=["unit_id", "unit_name", "indicator", "threshold_pct", "pct"])
+
+
+def round_frame(df: pd.DataFrame, decimals: int = 2) -> pd.DataFrame:
+    """Round every float column half-up (for display tables and exports)."""
+    out = df.copy()
+    for col in out.columns:
+        if out[col].dtype.kind == "f":
+            out[col] = [None if pd.isna(v) else round_half_up(float(v), decimals) for v in out[col]]
+    return out
+
+
+__all__ = [name for name in dir() if not name.startswith("_") and name not in {"np", "pd", "annotations"}]
