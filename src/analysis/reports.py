@@ -160,6 +160,7 @@ def render_one(kind: str, params: dict, out_dir: Path, force: bool = True, timeo
         raise ReportError(f"Không có notebook '{nb_in}'")
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    os.chmod(work, 0o755)
     try:
         full = dict(params)
         full["rendered_at"] = rendered_at if rendered_at is not None else now_text()
@@ -182,6 +183,8 @@ def render_one(kind: str, params: dict, out_dir: Path, force: bool = True, timeo
                               f"(notebook dở dang: {target / 'failed.ipynb'})") from exc
         html = export_html(executed)
         (work / "dashboard.html").write_text(html, encoding="utf-8")
+        for path in work.iterdir():
+            os.chmod(path, 0o644)
         if kind == "annual":
             _write_metrics(params, work)
         (work / "provenance.json").write_text(json.dumps(
