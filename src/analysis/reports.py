@@ -183,14 +183,14 @@ def render_one(kind: str, params: dict, out_dir: Path, force: bool = True, timeo
                               f"(notebook dở dang: {target / 'failed.ipynb'})") from exc
         html = export_html(executed)
         (work / "dashboard.html").write_text(html, encoding="utf-8")
-        for path in work.iterdir():
-            os.chmod(path, 0o644)
         if kind == "annual":
             _write_metrics(params, work)
         (work / "provenance.json").write_text(json.dumps(
             {"package_version": __version__, "kind": kind, "parameters": params,
              "notebook": NOTEBOOKS[kind], "rendered_at": full["rendered_at"]},
             ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
+        for path in work.iterdir():
+            os.chmod(path, 0o644)
         _swap_into_place(work, target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
