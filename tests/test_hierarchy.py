@@ -361,7 +361,7 @@ def test_known_ids_and_years_active(tree: pd.DataFrame) -> None:
     assert known_unit_ids(tree) == ["cb1", "cb2", "cb3", "cb4", "cb5", "nt", "tp", "tt"]
     assert years_active(tree, "cb4") == list(range(2010, 2019))
     assert years_active(tree, "cb3", until=2021) == list(range(2010, 2022))
-    assert years_active(tree, "cb1") == list(range(2010, 2021))  # horizon: 2019 + 1
+    assert years_active(tree, "cb1") == list(range(2010, 2101))  # still active: up to MAX_YEAR
 
 
 def test_format_years() -> None:

@@ -24,12 +24,14 @@ problems), open-ended rows count up to the table's *horizon*: the largest year t
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from analysis.config import MAX_YEAR
 from analysis.schema import UNIT_LEVELS
 
 __all__ = [
@@ -331,9 +333,43 @@ def _tree_from(prep: _Prep, frame: pd.DataFrame, year: int, strict: bool = True)
     return tree
 
 
-def _tree(units: pd.DataFrame, year: int) -> _Tree:
+#: Trees already built, keyed by the identity of the units frame (frames are treated as
+#: immutable by every function of the package) and the year. A weak reference guards against a
+#: recycled ``id``; the row count guards against an in-place append.
+_TREE_CACHE: dict[tuple[int, int], tuple[weakref.ref, int, _Tree]] = {}
+_TREE_CACHE_SIZE = 64
+
+
+def _prep_for(units: pd.DataFrame) -> _Prep:
+    """The integer-coded form of ``units``, reused while the same frame is alive."""
+    for (uid, _), (ref, n, t) in _TREE_CACHE.items():
+        if uid == id(units) and ref() is units and n == len(units):
+            return t.prep
+    hit = _PREP_CACHE.get(id(units))
+    if hit is not None and hit[0]() is units and hit[1] == len(units):
+        return hit[2]
     prep = _Prep(units)
-    return _tree_from(prep, prep.frame, year)
+    if len(_PREP_CACHE) >= 8:
+        _PREP_CACHE.pop(next(iter(_PREP_CACHE)))
+    _PREP_CACHE[id(units)] = (weakref.ref(units), len(units), prep)
+    return prep
+
+
+_PREP_CACHE: dict[int, tuple[weakref.ref, int, _Prep]] = {}
+_ACTIVE_CACHE: dict[tuple[int, int], tuple[weakref.ref, int, np.ndarray]] = {}
+
+
+def _tree(units: pd.DataFrame, year: int) -> _Tree:
+    key = (id(units), int(year))
+    hit = _TREE_CACHE.get(key)
+    if hit is not None and hit[0]() is units and hit[1] == len(units):
+        return hit[2]
+    prep = _prep_for(units)
+    tree = _tree_from(prep, prep.frame, year)
+    if len(_TREE_CACHE) >= _TREE_CACHE_SIZE:
+        _TREE_CACHE.pop(next(iter(_TREE_CACHE)))
+    _TREE_CACHE[key] = (weakref.ref(units), len(units), tree)
+    return tree
 
 
 # ---------------------------------------------------------------------------------------------
@@ -566,7 +602,11 @@ def units_in_year(units: pd.DataFrame, year: int) -> pd.DataFrame:
         >>> units_in_year(u, 2016)["valid_from_year"].tolist()
         [2015]
     """
-    prep = _Prep(units)
+    key = (id(units), int(year))
+    hit = _ACTIVE_CACHE.get(key)
+    if hit is not None and hit[0]() is units and hit[1] == len(units):
+        return units.iloc[hit[2]].reset_index(drop=True)
+    prep = _prep_for(units)
     frame = prep.frame
     sel = frame[_active(frame, int(year))]
     dup = sel["uc"].duplicated(keep=False).to_numpy()
@@ -576,6 +616,9 @@ def units_in_year(units: pd.DataFrame, year: int) -> pd.DataFrame:
             f"Đơn vị {_ids_text(ids)} có nhiều hơn một dòng hiệu lực trong năm {year}",
             f"Units {_ids_text(ids)} have more than one valid row in {year}")
     order = sel.sort_values("uc", kind="mergesort")["row"].to_numpy()
+    if len(_ACTIVE_CACHE) >= 64:
+        _ACTIVE_CACHE.pop(next(iter(_ACTIVE_CACHE)))
+    _ACTIVE_CACHE[key] = (weakref.ref(units), len(units), order)
     return units.iloc[order].reset_index(drop=True)
 
 
@@ -978,8 +1021,10 @@ def known_unit_ids(units: pd.DataFrame) -> list[str]:
 def years_active(units: pd.DataFrame, unit_id: str, until: int | None = None) -> list[int]:
     """Return the years ``unit_id`` is active, sorted.
 
-    Open-ended validity counts up to ``until`` (default: the table's horizon, the largest year it
-    names, plus one if a row ends before an open one).
+    Open-ended validity (``valid_to_year`` null: still active) counts up to ``until``, by default
+    :data:`analysis.config.MAX_YEAR`; callers intersect the result with the years that have data.
+    (A horizon taken from the units table alone would end a still-active unit at the last year the
+    tree changed, hiding every later year of data.)
 
     Raises:
         HierarchyError: Unknown unit.
@@ -987,17 +1032,17 @@ def years_active(units: pd.DataFrame, unit_id: str, until: int | None = None) ->
     Example:
         >>> u = pd.DataFrame({"unit_id": ["a", "b"], "parent_id": [None, None],
         ...                   "valid_from_year": [2012, 2010], "valid_to_year": [None, 2014]})
-        >>> years_active(u, "a")
-        [2012, 2013, 2014, 2015]
+        >>> years_active(u, "a")[:4], years_active(u, "a")[-1]
+        ([2012, 2013, 2014, 2015], 2100)
         >>> years_active(u, "a", until=2013)
         [2012, 2013]
     """
-    prep = _Prep(units)
+    prep = _prep_for(units)
     rows = prep.rows_of(unit_id)
     if rows.empty:
         raise HierarchyError(f"Không có đơn vị '{unit_id}' trong bảng units",
                              f"Unit '{unit_id}' is not in the units table")
-    last = _horizon(prep.frame) if until is None else int(until)
+    last = MAX_YEAR if until is None else int(until)
     years: set[int] = set()
     for vf, vt in zip(rows["valid_from_year"], rows["valid_to_year"], strict=True):
         if vf == _OPEN:

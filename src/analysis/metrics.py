@@ -526,6 +526,82 @@ def subunits_below_target(tables: Tables, unit_id: str, year: int) -> pd.DataFra
     return pd.DataFrame(rows, columns=["unit_id", "unit_name", "indicator", "threshold_pct", "pct"])
 
 
+# ---------------------------------------------------------------------------------------------
+# Comparable view (re-based onto today's units) and the member quota
+# ---------------------------------------------------------------------------------------------
+
+COMPARABLE_LABEL = {"vi": "so sánh được (quy về đơn vị năm {year})",
+                    "en": "comparable (re-based onto the units of {year})"}
+
+
+def comparable_view(tables: Tables, target_year: int) -> Tables:
+    """The tables re-based onto the units as they stand in ``target_year``.
+
+    Units merged into another (declared in ``tables.merges``) have their leaf counts added to
+    their successor; every year then uses the tree of ``target_year``, so a series of a merged
+    unit runs back before the merge and a parent's totals are unchanged. Organisation ratings are
+    not summable and keep their own unit (they drop out of a merged unit's rating figures).
+    Label figures computed on this view with :data:`COMPARABLE_LABEL`.
+
+    Raises:
+        hierarchy.HierarchyError: The declared merges contradict the unit tree.
+    """
+    units, merges = tables.units, tables.merges
+    mapping = hierarchy.comparable_map(units, merges, target_year)
+    membership = hierarchy.rebase(tables.membership, mapping, ["members_total", "members_exempt"])
+    member_ratings = tables.member_ratings
+    if len(member_ratings):
+        na = member_ratings.groupby(["unit_id", "year"], as_index=False)["members_not_assessed"].first()
+        na = hierarchy.rebase(na, mapping, ["members_not_assessed"])
+        levels = hierarchy.rebase(member_ratings.drop(columns=["members_not_assessed"]), mapping,
+                                  ["members_count"])
+        member_ratings = levels.merge(na, on=["unit_id", "year"], how="left")[list(tables.member_ratings.columns)]
+    sp = tables.study_participation.merge(tables.campaigns[["campaign_id", "year"]], on="campaign_id", how="left")
+    counts = ["members_attended", "members_attended_makeup", "public_target", "public_attended"]
+    held = sp.groupby(["unit_id", "year", "campaign_id"], as_index=False)["is_held"].max() if len(sp) else None
+    sp = hierarchy.rebase(sp.drop(columns=["is_held"]), mapping, counts) if len(sp) else sp
+    if held is not None:
+        held = held.merge(mapping, on=["year", "unit_id"], how="left")
+        held["unit_id"] = held["comparable_unit_id"].fillna(held["unit_id"])
+        held = held.groupby(["unit_id", "campaign_id"], as_index=False)["is_held"].max()
+        sp = sp.drop(columns=["year"]).merge(held, on=["unit_id", "campaign_id"], how="left")
+        sp = sp[list(tables.study_participation.columns)]
+    today = hierarchy.units_in_year(units, target_year).copy()
+    first = mapping.groupby("comparable_unit_id")["year"].min()
+    today["valid_from_year"] = [min(int(f), int(first.get(u, f))) for u, f in
+                                zip(today["unit_id"], today["valid_from_year"], strict=True)]
+    today["valid_to_year"] = pd.array([None] * len(today), dtype="Int64")
+    today = today.astype({"valid_from_year": "Int64"})
+    return Tables(units=today, campaigns=tables.campaigns, membership=membership,
+                  study_participation=sp, unit_ratings=tables.unit_ratings, member_ratings=member_ratings,
+                  merges=tables.merges.iloc[0:0], targets=tables.targets,
+                  manifest={**tables.manifest, "view": f"comparable-{int(target_year)}"})
+
+
+def member_quota(tables: Tables, unit_id: str, year: int) -> pd.DataFrame:
+    """The level-1 quota check per grassroots organisation under ``unit_id`` (from 2019).
+
+    Member rating counts are summed to each grassroots organisation (``co_so``; a unit that is
+    itself a grassroots organisation counts as one) and passed to
+    :func:`analysis.ratings.check_member_quota`.
+
+    Returns:
+        One row per organisation: unit_id, year, level1_count, level2_count, limit_count,
+        is_within (empty when the quota does not apply that year).
+    """
+    orgs = hierarchy.descendants_at_level(tables.units, unit_id, year, "co_so")
+    rows = []
+    for org in orgs:
+        leaves = hierarchy.leaf_ids(tables.units, org, year)
+        mr = tables.member_ratings
+        mr = mr[(mr["year"] == year) & mr["unit_id"].isin(leaves)]
+        rolled = mr.groupby(["year", "rating_code", "rating_rank"], as_index=False)["members_count"].sum()
+        rows.append(rolled.assign(unit_id=org))
+    if not rows:
+        return ratings.check_member_quota(tables.member_ratings.iloc[0:0])
+    return ratings.check_member_quota(pd.concat(rows, ignore_index=True))
+
+
 def round_frame(df: pd.DataFrame, decimals: int = 2) -> pd.DataFrame:
     """Round every float column half-up (for display tables and exports)."""
     out = df.copy()
