@@ -145,9 +145,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"  đọc {rel}", file=sys.stderr)
 
+    from analysis.store import LockedError, folder_lock
+
     try:
-        result = ingest(args.raw_dir, args.out, progress=progress)
-    except IngestError as exc:
+        with folder_lock(args.out, "hoctap ingest"):
+            result = ingest(args.raw_dir, args.out, progress=progress)
+    except (IngestError, LockedError) as exc:
         raise UsageError(str(exc)) from exc
     for err in result.errors:
         print(f"hoctap: {err}", file=sys.stderr)
@@ -285,10 +288,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from analysis.intake.pipeline import IngestError, ingest
     from analysis.quality import gate
 
+    from analysis.store import LockedError, folder_lock
+
     print("1/3 Nhập dữ liệu mẫu …", file=sys.stderr)
     try:
-        result = ingest(args.raw, args.data)
-    except IngestError as exc:
+        with folder_lock(args.data, "hoctap run"):
+            result = ingest(args.raw, args.data)
+    except (IngestError, LockedError) as exc:
         raise UsageError(str(exc)) from exc
     t = result.manifest["totals"]
     print("    " + _say("ingest_done", args.lang, files=t["files"], kept=t["rows_kept"],

@@ -7,12 +7,16 @@ last, so a run killed half-way leaves the previous manifest pointing at complete
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import io
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,28 +113,116 @@ def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def write_processed(out_dir: Path, tables: dict[str, pd.DataFrame], manifest: dict) -> dict:
-    """Write canonical tables and the manifest into ``out_dir`` atomically.
+STAGING = ".staging"
+#: Table files this package writes (and may therefore remove) in a processed folder.
+TABLE_FILES = (*schema.TABLES, "merges", "targets")
+COMMIT_MARK = "COMMITTED"
+LOCK_FILE = ".hoctap.lock"
 
-    Each table is conformed to its canonical schema first. The manifest gains ``tables``
-    (rows and SHA-256 of each Parquet file) and ``format_version``; it is written last.
+
+class LockedError(RuntimeError):
+    """Another hoctap run is writing the same folder (message in Vietnamese)."""
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path, what: str = "hoctap") -> Iterator[None]:
+    """Hold an exclusive lock on ``folder`` for the duration of a run.
+
+    Raises:
+        LockedError: Another process holds it ("already running").
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fh = (folder / LOCK_FILE).open("a+")
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LockedError(f"Một lần chạy '{what}' khác đang ghi vào '{folder}': hãy chờ nó xong rồi chạy lại") \
+                from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"{os.getpid()}\n")
+        fh.flush()
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+        fh.close()
+
+
+def recover(out_dir: Path) -> str | None:
+    """Finish or discard a write that was interrupted.
+
+    A complete staging folder (marked committed) is rolled forward; an incomplete one is removed,
+    leaving the previous tables as they were.
+
+    Returns:
+        ``"rolled-forward"``, ``"discarded"`` or None when there was nothing to do.
+    """
+    staging = Path(out_dir) / STAGING
+    if not staging.is_dir():
+        return None
+    if (staging / COMMIT_MARK).is_file():
+        _move_staged(staging, Path(out_dir))
+        return "rolled-forward"
+    shutil.rmtree(staging, ignore_errors=True)
+    return "discarded"
+
+
+def _move_staged(staging: Path, out_dir: Path) -> None:
+    names = sorted(p.name for p in staging.iterdir() if p.name not in (COMMIT_MARK, MANIFEST))
+    pause = float(os.environ.get("HOCTAP_TEST_WRITE_PAUSE", "0") or 0)  # lets the kill tests hit this window
+    for name in names:
+        os.replace(staging / name, out_dir / name)
+        if pause:
+            time.sleep(pause)
+    current = {Path(n).stem for n in names}
+    if (staging / MANIFEST).is_file():
+        with contextlib.suppress(OSError, ValueError):
+            current |= set(json.loads((staging / MANIFEST).read_text(encoding="utf-8")).get("tables", {}))
+        os.replace(staging / MANIFEST, out_dir / MANIFEST)
+    else:
+        current |= set(TABLE_FILES)  # manifest already moved: leave every table in place
+    for stale in ({*TABLE_FILES} - current):  # a table the new run did not produce is not left behind
+        (out_dir / f"{stale}.parquet").unlink(missing_ok=True)
+    shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_processed(out_dir: Path, tables: dict[str, pd.DataFrame], manifest: dict) -> dict:
+    """Write canonical tables and the manifest into ``out_dir`` as one atomic change.
+
+    Each table is conformed to its canonical schema first. Everything is written into
+    ``out_dir/.staging`` and marked committed before any file replaces its previous version, so a
+    run killed at any moment leaves either the previous tables (nothing committed) or a committed
+    staging folder that the next reader rolls forward (:func:`recover`). The manifest gains
+    ``tables`` (rows and SHA-256 of each Parquet file) and ``format_version``.
 
     Returns:
         The manifest as written.
     """
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    recover(out_dir)
+    staging = out_dir / STAGING
+    staging.mkdir()
     written: dict[str, dict] = {}
     for name in sorted(tables):
         df = tables[name]
         if name in schema.TABLES:
             df = schema.conform(df, name)
         data = table_bytes(df)
-        atomic_write_bytes(out_dir / f"{name}.parquet", data)
+        atomic_write_bytes(staging / f"{name}.parquet", data)
         written[name] = {"rows": int(len(df)), "sha256": hashlib.sha256(data).hexdigest()}
     full = dict(manifest)
     full["format_version"] = DATA_FORMAT_VERSION
     full["tables"] = written
-    atomic_write_text(out_dir / MANIFEST, json.dumps(full, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(staging / MANIFEST, json.dumps(full, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+    pause = float(os.environ.get("HOCTAP_TEST_WRITE_PAUSE", "0") or 0)
+    if pause:
+        time.sleep(pause)
+    atomic_write_text(staging / COMMIT_MARK, "ok\n")
+    _move_staged(staging, out_dir)
     return full
 
 
@@ -140,6 +232,9 @@ def read_manifest(data_dir: Path) -> dict:
     Raises:
         DataMissingError: No processed data, or data written by an incompatible version.
     """
+    if (Path(data_dir) / STAGING / COMMIT_MARK).is_file():
+        with contextlib.suppress(OSError):
+            recover(Path(data_dir))
     path = Path(data_dir) / MANIFEST
     if not path.is_file():
         raise DataMissingError(
