@@ -332,7 +332,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return COMMANDS[args.command](args)
     except UsageError as exc:
-        print(f"hoctap: {exc}", file=sys.stderr)
+        message = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        print(f"hoctap: {message}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("hoctap: đã dừng theo yêu cầu", file=sys.stderr)
