@@ -36,7 +36,7 @@ def neutralise_frame(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` with every text cell (and column name) neutralised."""
     out = df.copy()
     for col in out.columns:
-        if out[col].dtype == object or str(out[col].dtype) == "string":
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col].dtype):
             out[col] = out[col].map(neutralise).astype(object)
     out.columns = [neutralise(c) for c in out.columns]
     return out
@@ -58,11 +58,23 @@ def metric_frames(tables: Tables, unit_id: str, year: int, lang: str = "vi") -> 
     }
 
 
-def write_metrics_xlsx(tables: Tables, unit_id: str, year: int, lang: str, path: Path) -> None:
-    """Write the figures of a unit-year to an Excel workbook (text neutralised)."""
-    frames = metric_frames(tables, unit_id, year, lang)
+def write_frames_xlsx(frames: dict[str, pd.DataFrame], path: Path, note: str = "") -> None:
+    """Write one sheet per frame (text neutralised, floats rounded half-up to 2 decimals) and a
+    ``ghi_chu`` sheet holding ``note``; columns are sized to their content and the header row is
+    frozen.
+    """
     with pd.ExcelWriter(path, engine="openpyxl") as xw:
         for sheet, df in frames.items():
-            neutralise_frame(df).to_excel(xw, sheet_name=sheet[:31], index=False)
-        pd.DataFrame({"note": [f"{label('dashboard_title', lang)} — {unit_id} {year}"]}).to_excel(
-            xw, sheet_name="ghi_chu", index=False)
+            neutralise_frame(metrics.round_frame(df)).to_excel(xw, sheet_name=sheet[:31], index=False)
+        pd.DataFrame({"note": [neutralise(note)]}).to_excel(xw, sheet_name="ghi_chu", index=False)
+        for ws in xw.book.worksheets:
+            for col in ws.columns:
+                width = max((len(str(c.value)) for c in col[:200] if c.value is not None), default=8)
+                ws.column_dimensions[col[0].column_letter].width = min(60, max(8, width + 2))
+            ws.freeze_panes = "A2"
+
+
+def write_metrics_xlsx(tables: Tables, unit_id: str, year: int, lang: str, path: Path) -> None:
+    """Write the figures of a unit-year to an Excel workbook (text neutralised)."""
+    write_frames_xlsx(metric_frames(tables, unit_id, year, lang), path,
+                      f"{label('dashboard_title', lang)} — {unit_id} {year}")

@@ -66,6 +66,12 @@ def read_source(path: Path, rel: str) -> list[Grid]:
     Raises:
         ReadError: Unsupported, corrupt, password-protected or empty file.
     """
+    from analysis.intake.guards import GuardError, check_file
+
+    try:
+        check_file(path, rel)
+    except GuardError as exc:
+        raise ReadError(str(exc)) from exc
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         return _read_xlsx(path, rel)
