@@ -84,6 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--report-dir", type=Path)
     s.add_argument("--format", choices=("text", "json"), default="text")
     s.add_argument("--lang", choices=("vi", "en"), default="vi")
+    s.add_argument("--engine", choices=("ge", "native"),
+                   help="engine of the table suites (default: ge; native for --unit/--year runs)")
 
     s = sub.add_parser("metrics", help="headline figures of a unit and year")
     s.add_argument("--unit", required=True)
@@ -93,20 +95,21 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--lang", choices=("vi", "en"), default="vi")
 
     s = sub.add_parser("report", help="render dashboards with papermill")
-    s.add_argument("--unit")
+    s.add_argument("--unit", help="one unit (with --all: every year of this unit)")
     s.add_argument("--year", type=_year)
-    s.add_argument("--all", action="store_true")
+    s.add_argument("--all", action="store_true", help="every (unit, year): parallel, incremental, index.html")
     s.add_argument("--level", choices=("cap_tren", "co_so", "chi_bo"))
-    s.add_argument("--years", type=_year_range)
-    s.add_argument("--jobs", type=int, default=1)
+    s.add_argument("--years", type=_year_range, help="with --all: only years A-B")
+    s.add_argument("--jobs", type=int, default=1, help="reports rendered in parallel (processes)")
     s.add_argument("--kind", choices=("annual", "trends", "data_quality"), default="annual")
     s.add_argument("--start-year", type=_year)
     s.add_argument("--end-year", type=_year)
-    s.add_argument("--force", action="store_true")
+    s.add_argument("--force", action="store_true", help="re-render even when the inputs are unchanged")
     s.add_argument("--timeout", type=int, default=600, help="seconds per notebook cell")
     s.add_argument("--data", type=Path, default=paths.processed)
     s.add_argument("--out", type=Path, default=paths.reports)
     s.add_argument("--lang", choices=("vi", "en"), default="vi")
+    s.add_argument("--format", choices=("text", "json"), default="text", help="json: print the run summary")
 
     s = sub.add_parser("claims", help="check the figures stated in a report text")
     s.add_argument("text_file", type=Path)
@@ -122,6 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--years", type=_year_range, default=(2012, 2024))
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--out", type=Path, required=True)
+    s.add_argument("--size", type=float, default=1.0,
+                   help="multiplier of the number of grassroots organisations (province, national)")
 
     s = sub.add_parser("run", help="the embedded sample end to end")
     s.add_argument("--raw", type=Path, default=paths.raw)
@@ -162,6 +167,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
             if s["status"] == "skipped":
                 print(f"  bỏ qua {f['file']} [{s['sheet']}]: {s['reason']}", file=sys.stderr)
     if result.exit_code == EXIT_USAGE:
+        if not t["files"]:
+            raise UsageError(f"Không có tệp số liệu nào trong '{args.raw_dir}' (chỉ có tệp danh mục)")
         raise UsageError(f"Không đọc được tệp nào trong '{args.raw_dir}'")
     return result.exit_code
 
@@ -216,7 +223,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from analysis.quality import gate
 
     try:
-        result = gate.run_gate(args.data, unit=args.unit, year=args.year, lang=args.lang)
+        result = gate.run_gate(args.data, unit=args.unit, year=args.year, lang=args.lang, engine=args.engine)
     except gate.GateInputError as exc:
         raise UsageError(str(exc)) from exc
     if args.report_dir:
@@ -231,24 +238,39 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from analysis import reports
 
+    if args.jobs < 1:
+        raise UsageError(f"--jobs phải ≥ 1, nhận {args.jobs}")
+    if args.timeout < 1:
+        raise UsageError(f"--timeout phải ≥ 1 giây, nhận {args.timeout}")
     try:
         if args.all:
             summary = reports.render_batch(
                 data_dir=args.data, out_dir=args.out, kind=args.kind, level=args.level, years=args.years,
-                jobs=args.jobs, lang=args.lang, force=args.force, timeout=args.timeout)
-            print(reports.format_batch_summary(summary, args.lang))
+                jobs=args.jobs, lang=args.lang, force=args.force, timeout=args.timeout,
+                progress=reports.Progress(sys.stderr, lang=args.lang),
+                unit_ids=[args.unit] if args.unit else None)
+            if args.format == "json":
+                print(json.dumps(summary, ensure_ascii=False, indent=2))
+            else:
+                print(reports.format_batch_summary(summary, args.lang))
             return EXIT_OK if summary["failed"] == 0 else EXIT_DATA
         if not args.unit:
             raise UsageError("Cần --unit (và --year) hoặc --all")
         params = reports.build_params(args.kind, unit_id=args.unit, year=args.year, start_year=args.start_year,
                                       end_year=args.end_year, data_dir=args.data, lang=args.lang)
-        out = reports.render_one(args.kind, params, args.out, force=args.force, timeout=args.timeout)
+        result = reports.render_job(args.kind, params, args.out, force=args.force, timeout=args.timeout)
     except reports.ReportParamError as exc:
         raise UsageError(str(exc)) from exc
-    except reports.ReportError as exc:
-        print(f"hoctap: {exc}", file=sys.stderr)
+    if args.format == "json":
+        print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))
+    if result.status == "failed":
+        print(f"hoctap: {result.error}", file=sys.stderr)
         return EXIT_DATA
-    print(_say("dashboard", args.lang, path=out))
+    if result.status == "skipped":
+        print("Không đổi đầu vào, giữ báo cáo cũ (dùng --force để dựng lại)" if args.lang == "vi" else
+              "Inputs unchanged, report kept (use --force to re-render)", file=sys.stderr)
+    if args.format != "json":
+        print(_say("dashboard", args.lang, path=result.path))
     return EXIT_OK
 
 
@@ -278,7 +300,11 @@ def cmd_claims(args: argparse.Namespace) -> int:
 def cmd_synth(args: argparse.Namespace) -> int:
     from analysis import synth
 
-    out = synth.generate(args.scale, years=range(args.years[0], args.years[1] + 1), seed=args.seed, out=args.out)
+    try:
+        out = synth.generate(args.scale, years=range(args.years[0], args.years[1] + 1), seed=args.seed,
+                             out=args.out, size=args.size)
+    except synth.SynthError as exc:
+        raise UsageError(str(exc)) from exc
     print(out)
     return EXIT_OK
 
@@ -287,7 +313,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from analysis import hierarchy, reports
     from analysis.intake.pipeline import IngestError, ingest
     from analysis.quality import gate
-
     from analysis.store import LockedError, folder_lock
 
     print("1/3 Nhập dữ liệu mẫu …", file=sys.stderr)

@@ -94,31 +94,47 @@ def metrics_table_text(result: dict, lang: str = "vi") -> str:
 
 def table_html(df: pd.DataFrame, columns: dict[str, str], lang: str = "vi",
                pct_cols: tuple[str, ...] = (), num_cols: tuple[str, ...] = (),
-               highlight: pd.Series | None = None, caption: str | None = None) -> str:
+               highlight: pd.Series | None = None, caption: str | None = None,
+               int_cols: tuple[str, ...] = (), right_cols: tuple[str, ...] = (),
+               highlight_class: str = "below") -> str:
     """An escaped HTML table of ``df`` with display names and Vietnamese number formats.
 
     Args:
         df: The figures.
         columns: Column -> header label, in display order.
-        pct_cols: Columns shown as percentages.
-        num_cols: Columns shown as whole numbers.
-        highlight: Boolean per row; highlighted rows get the ``below`` class.
+        pct_cols: Columns shown as percentages ("96,4%").
+        num_cols: Columns shown as whole numbers with thousands separators ("5.600").
+        highlight: Boolean per row; highlighted rows get ``highlight_class``.
         caption: Table caption.
+        int_cols: Columns shown as plain integers without separators (years).
+        right_cols: Text columns aligned right (preformatted figures).
+        highlight_class: CSS class of highlighted rows (``below`` by default).
+
+    Example:
+        >>> table_html(pd.DataFrame({"year": [2014.0], "pct": [96.43]}), {"year": "Năm", "pct": "Tỷ lệ"},
+        ...            pct_cols=("pct",), int_cols=("year",))  # doctest: +ELLIPSIS
+        '<table class="figures">...<td class="num">2014</td><td class="num">96,4%</td>...'
     """
-    head = "".join(f"<th>{esc(v)}</th>" for v in columns.values())
+    numeric = set(pct_cols) | set(num_cols) | set(int_cols) | set(right_cols)
+    head = "".join(f'<th class="{"num" if c in numeric else "txt"}" scope="col">{esc(v)}</th>'
+                   for c, v in columns.items())
     body = []
     for i, (_, row) in enumerate(df.iterrows()):
         cells = []
         for col in columns:
             v = row.get(col)
+            missing = v is None or (not isinstance(v, str) and pd.isna(v))
             if col in pct_cols:
-                text, cls = fmt_pct(None if pd.isna(v) else float(v), lang), "num"
+                text, cls = fmt_pct(None if missing else float(v), lang), "num"
             elif col in num_cols:
-                text, cls = fmt_num(None if pd.isna(v) else float(v), lang), "num"
+                text, cls = fmt_num(None if missing else float(v), lang), "num"
+            elif col in int_cols:
+                text, cls = ("—" if missing else str(int(v))), "num"
             else:
-                text, cls = ("" if v is None or (not isinstance(v, str) and pd.isna(v)) else str(v)), "txt"
+                text = "" if missing else str(v)
+                cls = "num" if col in right_cols else "txt"
             cells.append(f'<td class="{cls}">{esc(text)}</td>')
-        row_cls = ' class="below"' if highlight is not None and bool(highlight.iloc[i]) else ""
+        row_cls = f' class="{esc(highlight_class)}"' if highlight is not None and bool(highlight.iloc[i]) else ""
         body.append(f"<tr{row_cls}>{''.join(cells)}</tr>")
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
     return f'<table class="figures">{cap}<thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'

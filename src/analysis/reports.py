@@ -1,18 +1,52 @@
-"""Rendering dashboards: typed parameters, papermill execution, offline HTML export.
+"""Rendering dashboards: typed parameters, incremental and parallel papermill runs, offline HTML.
 
-One report is ``reports/<unit>/<year>/`` holding ``dashboard.html`` (code hidden, plotly.js inline
-once, no CDN), the executed notebook, ``metrics.json`` and ``metrics.xlsx``. Everything is written
-to a temporary folder first and moved into place, so a failed render leaves the previous report.
+One report is ``reports/<unit>/<year>/`` (trends: ``reports/<unit>/trends-A-B/``) holding the HTML
+(code hidden, plotly.js inline once, no CDN, no require.js/MathJax), the executed notebook,
+``metrics.json``/``metrics.xlsx`` (annual), ``validation.json``/``.html``, ``provenance.json`` and
+``input-hash.json``. Everything is written to a temporary folder first and moved into place, so a
+failed render leaves the previous report (and ``failed.ipynb``, the partial notebook, beside it).
+
+Incremental runs: a report is skipped when the hash of its inputs equals the one stored in its
+folder. The inputs are (:func:`fingerprint`): the rows of processed data the report reads (the
+unit's subtree × the years it shows, every table; the unit tree rows of the subtree and its
+ancestors; the campaigns of those years; the targets and merges that touch them), the dataset
+note, the raw files listed in the provenance, the data-quality inputs (quarantine, intake
+findings, expectation suites), the notebook file, the package version and a fingerprint of the
+package's code and reference data, and the parameters (without the declared volatile ones).
+
+Reproducible HTML: the only volatile field of a rendered page is the render time
+(``<span class="volatile">``); :func:`strip_volatile` removes it. Chart ``div`` ids are
+deterministic and cell ids are normalised before export.
+
+Example:
+    >>> params = build_params("annual", unit_id="tan-thanh", year=2014, data_dir="data/processed")  # doctest: +SKIP
+    >>> render_one("annual", params, Path("reports"))  # doctest: +SKIP
+    PosixPath('reports/tan-thanh/2014/dashboard.html')
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import hashlib
+import html as _html
 import json
+import multiprocessing
 import os
+import re
 import shutil
+import sys
 import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
 
 from analysis import __version__, hierarchy, store
 from analysis.config import default_paths
@@ -20,14 +54,34 @@ from analysis.config import default_paths
 #: Declared parameters of each notebook kind: name -> type. Checked before a kernel starts.
 PARAMS: dict[str, dict[str, type]] = {
     "annual": {"unit_id": str, "year": int, "data_dir": str, "lang": str, "validation_path": str,
-               "rendered_at": str},
+               "rendered_at": str, "out_dir": str},
     "trends": {"unit_id": str, "start_year": int, "end_year": int, "data_dir": str, "lang": str,
                "rendered_at": str},
     "data_quality": {"unit_id": str, "year": int, "data_dir": str, "lang": str, "validation_path": str,
                      "rendered_at": str},
 }
 NOTEBOOKS = {"annual": "annual_dashboard.ipynb", "trends": "trends.ipynb", "data_quality": "data_quality.ipynb"}
+#: The HTML file of each kind inside its report folder.
+REPORT_FILES = {"annual": "dashboard.html", "trends": "trends.html", "data_quality": "data_quality.html"}
+#: Kinds whose notebooks' markdown cells are notes for notebook users, not part of the page.
+HIDE_MARKDOWN = {"annual": True, "trends": True, "data_quality": False}
 LANGS = ("vi", "en")
+HASH_FILE = "input-hash.json"
+PROVENANCE_FILE = "provenance.json"
+FAILED_NOTEBOOK = "failed.ipynb"
+SUMMARY_FILE = "run-summary.json"
+INDEX_FILE = "index.html"
+#: Parameters left out of the input hash: volatile (render time) or locations, not content.
+UNHASHED_PARAMS = ("rendered_at", "validation_path", "out_dir", "data_dir")
+#: The declared volatile fields of a rendered page (see :func:`strip_volatile`).
+VOLATILE_PATTERNS = (re.compile(r'(<span class="volatile">)[^<]*(</span>)'),)
+#: Blocks of nbconvert's template that would load code from a CDN or from nowhere.
+_TEMPLATE_JUNK = (
+    re.compile(r'<script src="">\s*</script>'),
+    re.compile(r'<script type="text/x-mathjax-config">.*?</script>', re.S),
+    re.compile(r'<script type="module">\s*document\.addEventListener\("DOMContentLoaded", async \(\) => \{\s*'
+               r'const diagrams = document\.querySelectorAll\("\.jp-Mermaid.*?</script>', re.S),
+)
 
 
 class ReportParamError(ValueError):
@@ -39,13 +93,64 @@ class ReportError(RuntimeError):
 
 
 def now_text() -> str:
-    """The render time shown in the provenance footer (a declared volatile field)."""
+    """The render time shown in the provenance footer (the declared volatile field)."""
     return _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
 
 
+# ---------------------------------------------------------------------------------------------
+# Parameters
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DataContext:
+    """What parameter checks need from a processed folder, read once per batch.
+
+    Attributes:
+        data_dir: The processed folder (absolute).
+        units: The unit tree.
+        data_years: Years with any data.
+    """
+
+    data_dir: Path
+    units: pd.DataFrame
+    data_years: tuple[int, ...]
+
+    @classmethod
+    def load(cls, data_dir: Path | str) -> DataContext:
+        """Read the manifest, the unit tree and the data years.
+
+        Raises:
+            ReportParamError: No usable processed data.
+        """
+        data_dir = Path(data_dir).resolve()
+        try:
+            store.read_manifest(data_dir)
+            units = store.load_table(data_dir, "units")
+            years = _data_years(data_dir)
+        except store.DataMissingError as exc:
+            raise ReportParamError(str(exc)) from exc
+        return cls(data_dir, units, tuple(years))
+
+    def unit_years(self, unit_id: str) -> list[int]:
+        """Years with data in which ``unit_id`` is active."""
+        active = set(hierarchy.years_active(self.units, unit_id))
+        return [y for y in self.data_years if y in active]
+
+
 def build_params(kind: str, *, unit_id: str, data_dir: Path | str, lang: str = "vi", year: int | None = None,
-                 start_year: int | None = None, end_year: int | None = None) -> dict:
-    """Typed, validated parameters for a notebook kind.
+                 start_year: int | None = None, end_year: int | None = None,
+                 context: DataContext | None = None) -> dict:
+    """Typed, validated parameters for a notebook kind (checked before any kernel starts).
+
+    Args:
+        kind: ``annual``, ``trends`` or ``data_quality``.
+        unit_id: The unit.
+        data_dir: Processed folder.
+        lang: ``vi`` or ``en``.
+        year: The year (annual, data_quality).
+        start_year: First year (trends; default the unit's first year with data).
+        end_year: Last year (trends; default the unit's last year with data).
+        context: The folder's :class:`DataContext` when already loaded (batches).
 
     Raises:
         ReportParamError: Unknown kind, language, unit or year (the message lists valid choices).
@@ -54,23 +159,19 @@ def build_params(kind: str, *, unit_id: str, data_dir: Path | str, lang: str = "
         raise ReportParamError(f"Loại báo cáo không hợp lệ '{kind}'. Chọn: {', '.join(PARAMS)}")
     if lang not in LANGS:
         raise ReportParamError(f"Ngôn ngữ không hợp lệ '{lang}'. Chọn: {', '.join(LANGS)}")
-    data_dir = Path(data_dir)
-    try:
-        store.read_manifest(data_dir)
-        units = store.load_table(data_dir, "units")
-        tables_years = _data_years(data_dir)
-    except store.DataMissingError as exc:
-        raise ReportParamError(str(exc)) from exc
-    known = sorted(set(units["unit_id"].astype(str)))
+    if not isinstance(unit_id, str) or not unit_id:
+        raise ReportParamError("Tham số 'unit_id' phải là chuỗi khác rỗng")
+    ctx = context or DataContext.load(data_dir)
+    known = hierarchy.known_unit_ids(ctx.units)
     if unit_id not in known:
         shown = ", ".join(known[:30]) + (" …" if len(known) > 30 else "")
         raise ReportParamError(f"Không có đơn vị '{unit_id}'. Các đơn vị đã biết: {shown}")
-    active = [y for y in hierarchy.years_active(units, unit_id) if y in tables_years]
-    params: dict = {"unit_id": unit_id, "data_dir": str(data_dir.resolve()), "lang": lang}
+    active = ctx.unit_years(unit_id)
+    params: dict = {"unit_id": unit_id, "data_dir": str(ctx.data_dir), "lang": lang}
     if kind in ("annual", "data_quality"):
         if year is None:
             raise ReportParamError(f"Cần --year. Các năm có số liệu của '{unit_id}': {', '.join(map(str, active))}")
-        if year not in active:
+        if isinstance(year, bool) or not isinstance(year, int) or year not in active:
             raise ReportParamError(f"Không có số liệu của '{unit_id}' năm {year}. Các năm có số liệu: "
                                    f"{', '.join(map(str, active)) or 'không có'}")
         params["year"] = int(year)
@@ -80,9 +181,11 @@ def build_params(kind: str, *, unit_id: str, data_dir: Path | str, lang: str = "
         params["start_year"] = int(start_year if start_year is not None else active[0])
         params["end_year"] = int(end_year if end_year is not None else active[-1])
         if params["start_year"] > params["end_year"]:
-            raise ReportParamError("start_year lớn hơn end_year")
-    check_params(kind, {**params, "rendered_at": "", "validation_path": ""}
-                 if kind != "trends" else {**params, "rendered_at": ""})
+            raise ReportParamError(f"start_year ({params['start_year']}) lớn hơn end_year ({params['end_year']})")
+        if not [y for y in active if params["start_year"] <= y <= params["end_year"]]:
+            raise ReportParamError(f"Không có số liệu của '{unit_id}' trong {params['start_year']}–"
+                                   f"{params['end_year']}. Các năm có số liệu: {', '.join(map(str, active))}")
+    check_params(kind, params)
     return params
 
 
@@ -99,7 +202,16 @@ def check_params(kind: str, params: dict) -> None:
 
     Raises:
         ReportParamError: Naming the parameter and the declared ones.
+
+    Example:
+        >>> try:
+        ...     check_params("trends", {"unit_id": "a", "start_year": "2014"})
+        ... except ReportParamError as exc:
+        ...     print(exc)
+        Tham số 'start_year' phải là int, nhận str
     """
+    if kind not in PARAMS:
+        raise ReportParamError(f"Loại báo cáo không hợp lệ '{kind}'. Chọn: {', '.join(PARAMS)}")
     declared = PARAMS[kind]
     for name, value in params.items():
         if name not in declared:
@@ -109,29 +221,287 @@ def check_params(kind: str, params: dict) -> None:
             raise ReportParamError(f"Tham số '{name}' phải là {expected.__name__}, nhận {type(value).__name__}")
 
 
+def _safe_name(unit_id: str) -> str:
+    safe = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "-_." else "_" for ch in unit_id).strip(".")
+    if safe != unit_id or not safe:
+        safe = f"{safe[:60] or 'unit'}-{hashlib.sha256(unit_id.encode('utf-8')).hexdigest()[:8]}"
+    return safe
+
+
 def report_dir(out_dir: Path, kind: str, params: dict) -> Path:
-    """Where a report goes: ``<out>/<unit>/<year>/`` (trends: ``<out>/<unit>/trends-A-B/``)."""
-    safe_unit = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in params["unit_id"]) or "_"
+    """Where a report goes: ``<out>/<unit>/<year>/`` (trends: ``<out>/<unit>/trends-A-B/``,
+    data quality: ``<out>/<unit>/<year>-data-quality/``).
+
+    A unit id that is not a plain file name (quotes, slashes, newlines …) becomes a safe name
+    with a short hash, so two ids never share a folder.
+
+    Example:
+        >>> report_dir(Path("r"), "annual", {"unit_id": "tan-thanh", "year": 2014})
+        PosixPath('r/tan-thanh/2014')
+    """
+    unit = _safe_name(params["unit_id"])
     if kind == "trends":
-        return out_dir / safe_unit / f"trends-{params['start_year']}-{params['end_year']}"
+        return Path(out_dir) / unit / f"trends-{params['start_year']}-{params['end_year']}"
     sub = str(params["year"]) if kind == "annual" else f"{params['year']}-data-quality"
-    return out_dir / safe_unit / sub
+    return Path(out_dir) / unit / sub
 
 
-def export_html(notebook_path: Path) -> str:
+def report_years(units: pd.DataFrame, kind: str, params: dict) -> list[int]:
+    """The years a report reads (annual and data quality: every active year up to its year)."""
+    from analysis.dashboard import annual_years
+
+    if kind == "trends":
+        active = hierarchy.years_active(units, params["unit_id"], until=params["end_year"])
+        return [y for y in active if params["start_year"] <= y]
+    return annual_years(units, params["unit_id"], params["year"])
+
+
+# ---------------------------------------------------------------------------------------------
+# Input fingerprint (incremental runs)
+# ---------------------------------------------------------------------------------------------
+
+def _sha(data: bytes | str) -> str:
+    return hashlib.sha256(data.encode("utf-8") if isinstance(data, str) else data).hexdigest()
+
+
+def _file_sha(path: Path) -> str:
+    return store.sha256_file(path) if path.is_file() else "missing"
+
+
+def frame_digest(df: pd.DataFrame) -> str:
+    """An order-independent hash of a frame's rows, columns and dtypes.
+
+    Example:
+        >>> a = pd.DataFrame({"x": [1, 2]}); b = pd.DataFrame({"x": [2, 1]})
+        >>> frame_digest(a) == frame_digest(b), frame_digest(a) == frame_digest(a.assign(x=[1, 3]))
+        (True, False)
+    """
+    header = "|".join(f"{c}:{t}" for c, t in zip(df.columns, df.dtypes.astype(str), strict=True))
+    if len(df) == 0:
+        return _sha(header + "|0")
+    rows = np.sort(pd.util.hash_pandas_object(df, index=False).to_numpy())
+    return _sha(header.encode("utf-8") + rows.tobytes())
+
+
+@cache
+def code_fingerprint() -> str:
+    """A hash of the package's code and reference data (changes whenever either changes)."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256(__version__.encode("utf-8"))
+    for path in sorted(root.rglob("*")):
+        if path.is_file() and path.suffix in (".py", ".csv", ".yaml", ".yml", ".json", ".tsv") \
+                and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(root)).encode("utf-8"))
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _expectations_digest() -> str:
+    folder = default_paths().expectations
+    if not folder.is_dir():
+        return "none"
+    return _sha("".join(f"{p.name}:{_file_sha(p)};" for p in sorted(folder.glob("*.json"))))
+
+
+class SliceSource:
+    """Loads, per unit, the rows any of its reports can read (its subtree over every active year)
+    once, and hashes the exact slice of each report from them.
+
+    Args:
+        context: The processed folder's :class:`DataContext`.
+    """
+
+    def __init__(self, context: DataContext) -> None:
+        self.context = context
+        self.manifest = store.read_manifest(context.data_dir)
+        self._unit: str | None = None
+        self._tables: store.Tables | None = None
+
+    def tables_for(self, unit_id: str) -> store.Tables:
+        """The unit's subtree over all its active years (cached for the last unit asked)."""
+        from analysis.dashboard import slice_units
+
+        if self._unit != unit_id or self._tables is None:
+            years = self.context.unit_years(unit_id)
+            ids = slice_units(self.context.units, unit_id, years)
+            self._tables = store.load_tables(self.context.data_dir, unit_ids=ids, years=years)
+            self._unit = unit_id
+        return self._tables
+
+    def data_digests(self, kind: str, params: dict) -> dict[str, str]:
+        """Hash of every table slice the report reads."""
+        from analysis.dashboard import input_files, provenance_scope, slice_units
+
+        units = self.context.units
+        uid = params["unit_id"]
+        years = [y for y in report_years(units, kind, params) if y in self.context.data_years]
+        t = self.tables_for(uid)
+        ids = slice_units(units, uid, years)
+        scope = provenance_scope(units, uid, years)
+        year_set = set(years)
+        camp = t.campaigns[t.campaigns["year"].isin(year_set)]
+        out = {
+            "units": frame_digest(units[units["unit_id"].isin(scope)]),
+            "campaigns": frame_digest(camp),
+            "membership": frame_digest(_rows(t.membership, ids, year_set)),
+            "unit_ratings": frame_digest(_rows(t.unit_ratings, ids, year_set)),
+            "member_ratings": frame_digest(_rows(t.member_ratings, ids, year_set)),
+            "study_participation": frame_digest(t.study_participation[
+                t.study_participation["unit_id"].isin(ids)
+                & t.study_participation["campaign_id"].isin(set(camp["campaign_id"]))]),
+            "targets": frame_digest(t.targets[t.targets["unit_id"].isin(scope)] if len(t.targets.columns) else t.targets),
+            "merges": frame_digest(t.merges[t.merges["from_unit_id"].isin(ids) | t.merges["to_unit_id"].isin(ids)]
+                                   if len(t.merges.columns) else t.merges),
+            "dataset": _sha(json.dumps(self.manifest.get("dataset") or {}, sort_keys=True, ensure_ascii=False)),
+            "input_files": _sha(json.dumps(input_files(self.manifest, scope, _provenance_years(kind, params, years)),
+                                           sort_keys=True)),
+        }
+        if kind in ("annual", "data_quality"):
+            tables = self.manifest.get("tables", {})
+            out["quality"] = _sha(json.dumps({
+                "quarantine": tables.get("quarantine", {}).get("sha256"),
+                "findings": self.manifest.get("findings", []),
+                "expectations": _expectations_digest()}, sort_keys=True, ensure_ascii=False, default=str))
+        return out
+
+
+def _provenance_years(kind: str, params: dict, years: list[int]) -> list[int]:
+    return years if kind == "trends" else [params["year"]]
+
+
+def _rows(df: pd.DataFrame, ids: list[str], years: set[int]) -> pd.DataFrame:
+    return df[df["unit_id"].isin(ids) & df["year"].isin(years)]
+
+
+def fingerprint(kind: str, params: dict, source: SliceSource, notebooks_dir: Path | None = None) -> dict:
+    """The input hash of a report and its components (stored as ``input-hash.json``).
+
+    Returns:
+        ``{"input_hash": hex, "components": {name: hex}}``.
+    """
+    nb = (notebooks_dir or default_paths().notebooks) / NOTEBOOKS[kind]
+    hashed = {k: v for k, v in sorted(params.items()) if k not in UNHASHED_PARAMS}
+    components = {
+        "kind": kind,
+        "parameters": _sha(json.dumps(hashed, sort_keys=True, ensure_ascii=False)),
+        "notebook": _file_sha(nb),
+        "package_version": __version__,
+        "code": code_fingerprint(),
+        **{f"data.{k}": v for k, v in source.data_digests(kind, params).items()},
+    }
+    return {"input_hash": _sha(json.dumps(components, sort_keys=True)), "components": components}
+
+
+def stored_hash(target: Path) -> str | None:
+    """The input hash stored in a report folder, or None."""
+    try:
+        return json.loads((target / HASH_FILE).read_text(encoding="utf-8")).get("input_hash")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def is_up_to_date(kind: str, target: Path, input_hash: str) -> bool:
+    """Whether ``target`` holds a complete report rendered from inputs with ``input_hash``."""
+    return (target / REPORT_FILES[kind]).is_file() and stored_hash(target) == input_hash
+
+
+# ---------------------------------------------------------------------------------------------
+# Export
+# ---------------------------------------------------------------------------------------------
+
+def export_html(notebook_path: Path, title: str = "", lang: str = "vi", hide_markdown: bool = True) -> str:
     """Export an executed notebook to offline HTML with the code hidden.
 
-    No require.js, no MathJax, no input cells or prompts: what remains is the outputs, which embed
-    plotly.js once inline.
+    No require.js, no MathJax, no mermaid loader, no input cells or prompts: what remains is the
+    outputs, which embed plotly.js once inline. Cell ids are normalised so the page does not
+    change between renders.
     """
     import nbformat
     from nbconvert import HTMLExporter
 
+    from analysis import charts
+
     nb = nbformat.read(notebook_path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        cell["id"] = f"c{i:03d}"
+        cell.get("metadata", {}).pop("papermill", None)
+        cell.get("metadata", {}).pop("execution", None)
+    nb.metadata.pop("papermill", None)
+    if title:
+        nb.metadata["title"] = title
     exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
-                            mathjax_url="", require_js_url="", embed_images=True)
-    body, _ = exporter.from_notebook_node(nb)
-    return body
+                            exclude_markdown=hide_markdown, mathjax_url="", require_js_url="",
+                            embed_images=True, language_code=lang if lang in LANGS else "vi")
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title or notebook_path.stem}})
+    return charts.inline_plotlyjs(clean_html(body))
+
+
+def clean_html(page: str) -> str:
+    """Remove nbconvert's template blocks that would load code from a CDN or from nowhere."""
+    for pattern in _TEMPLATE_JUNK:
+        page = pattern.sub("", page)
+    return page
+
+
+def strip_volatile(page: str) -> str:
+    """The page with its declared volatile fields (the render time) emptied.
+
+    Example:
+        >>> strip_volatile('<p>x <span class="volatile">2026-01-01 10:00</span></p>')
+        '<p>x <span class="volatile"></span></p>'
+    """
+    for pattern in VOLATILE_PATTERNS:
+        page = pattern.sub(r"\1\2", page)
+    return page
+
+
+# ---------------------------------------------------------------------------------------------
+# One report
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class ReportResult:
+    """What happened to one report.
+
+    Attributes:
+        kind: Notebook kind.
+        params: Its parameters.
+        status: ``rendered``, ``skipped`` or ``failed``.
+        path: The HTML (rendered or skipped).
+        seconds: Wall time.
+        error: The error (failed).
+        partial_notebook: The partial notebook kept beside a failure, if any.
+        input_hash: The input hash.
+    """
+
+    kind: str
+    params: dict
+    status: str
+    path: str | None = None
+    seconds: float = 0.0
+    error: str | None = None
+    partial_notebook: str | None = None
+    input_hash: str | None = None
+
+    def to_json(self) -> dict:
+        """The summary entry (keys: unit_id, year or start/end_year, status, path, seconds …)."""
+        out: dict[str, Any] = {"kind": self.kind, "unit_id": self.params.get("unit_id")}
+        for key in ("year", "start_year", "end_year"):
+            if key in self.params:
+                out[key] = self.params[key]
+        out.update({"status": self.status, "path": self.path, "seconds": round(self.seconds, 2),
+                    "input_hash": self.input_hash})
+        if self.error:
+            out["error"] = self.error
+        if self.partial_notebook:
+            out["partial_notebook"] = self.partial_notebook
+        return out
+
+
+def _label_of(kind: str, params: dict) -> str:
+    if kind == "trends":
+        return f"{params.get('unit_id')} {params.get('start_year')}–{params.get('end_year')}"
+    return f"{params.get('unit_id')} {params.get('year', '')}".strip()
 
 
 def render_one(kind: str, params: dict, out_dir: Path, force: bool = True, timeout: int = 600,
@@ -142,59 +512,182 @@ def render_one(kind: str, params: dict, out_dir: Path, force: bool = True, timeo
         kind: ``annual``, ``trends`` or ``data_quality``.
         params: Output of :func:`build_params`.
         out_dir: Reports root.
-        force: Re-render even when an up-to-date report exists.
+        force: Re-render even when the stored input hash matches (else an up-to-date report is kept).
         timeout: papermill's per-cell execution timeout in seconds.
         notebooks_dir: Folder of the notebooks (default: the project's).
         rendered_at: The render time to show (volatile); now by default.
 
     Raises:
+        ReportParamError: Parameters are wrong (before any kernel starts).
         ReportError: A cell failed, the kernel died or the export failed; the partial notebook is
             kept as ``<report>/failed.ipynb``.
     """
+    result = render_job(kind, params, Path(out_dir), force=force, timeout=timeout, notebooks_dir=notebooks_dir,
+                        rendered_at=rendered_at)
+    if result.status == "failed":
+        raise ReportError(result.error or "lỗi")
+    return Path(result.path or "")
+
+
+def render_job(kind: str, params: dict, out_dir: Path, force: bool = False, timeout: int = 600,
+               notebooks_dir: Path | None = None, rendered_at: str | None = None,
+               source: SliceSource | None = None, fingerprint_: dict | None = None) -> ReportResult:
+    """Render one report unless it is up to date; never raises for a notebook failure.
+
+    Raises:
+        ReportParamError: Parameters are wrong (before any kernel starts).
+    """
+    start = time.perf_counter()
+    check_params(kind, params)
+    out_dir = Path(out_dir).resolve()
+    target = report_dir(out_dir, kind, params)
+    if fingerprint_ is None:
+        source = source or SliceSource(DataContext.load(params["data_dir"]))
+        fingerprint_ = fingerprint(kind, params, source, notebooks_dir)
+    input_hash = fingerprint_["input_hash"]
+    html_path = target / REPORT_FILES[kind]
+    if not force and is_up_to_date(kind, target, input_hash):
+        return ReportResult(kind, params, "skipped", str(html_path), time.perf_counter() - start,
+                            input_hash=input_hash)
+    try:
+        _render(kind, params, target, timeout, notebooks_dir, rendered_at, fingerprint_)
+    except ReportError as exc:
+        partial = target / FAILED_NOTEBOOK
+        return ReportResult(kind, params, "failed", None, time.perf_counter() - start, str(exc),
+                            str(partial) if partial.is_file() else None, input_hash)
+    return ReportResult(kind, params, "rendered", str(html_path), time.perf_counter() - start,
+                        input_hash=input_hash)
+
+
+def _render(kind: str, params: dict, target: Path, timeout: int, notebooks_dir: Path | None,
+            rendered_at: str | None, fp: dict) -> None:
     import papermill as pm
 
-    out_dir = Path(out_dir)
-    target = report_dir(out_dir, kind, params)
+    from analysis import charts
+
     nb_in = (notebooks_dir or default_paths().notebooks) / NOTEBOOKS[kind]
+    what = _label_of(kind, params)
     if not nb_in.is_file():
-        raise ReportError(f"Không có notebook '{nb_in}'")
+        raise ReportError(f"{kind} {what}: không có notebook '{nb_in}'")
     target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent)).resolve()
     os.chmod(work, 0o755)
     try:
         full = dict(params)
         full["rendered_at"] = rendered_at if rendered_at is not None else now_text()
         if kind in ("annual", "data_quality"):
-            validation = _write_validation(params, work)
-            full["validation_path"] = str(validation)
+            full["validation_path"] = str(_write_validation(params, work))
+        if kind == "annual":
+            full["out_dir"] = str(work)
         check_params(kind, full)
-        executed = work / "dashboard.ipynb"
+        executed = work / f"{Path(REPORT_FILES[kind]).stem}.ipynb"
+        kernel_log = work / "kernel.log"
         try:
-            pm.execute_notebook(str(nb_in), str(executed), parameters=full, kernel_name="python3",
-                                execution_timeout=timeout, progress_bar=False, log_output=False,
-                                cwd=str(work))
+            with _kernel_env({charts.PLOTLYJS_ENV: "defer"}), _stderr_to(kernel_log):
+                pm.execute_notebook(str(nb_in), str(executed), parameters=full, kernel_name="python3",
+                                    execution_timeout=timeout, progress_bar=False, log_output=False,
+                                    cwd=str(work))
         except Exception as exc:  # noqa: BLE001 - papermill raises many kinds; all become a report error
             target.mkdir(parents=True, exist_ok=True)
+            partial = ""
             if executed.is_file():
-                shutil.copy2(executed, target / "failed.ipynb")
-            first = str(exc).strip().splitlines()
-            detail = next((ln for ln in reversed(first) if ln.strip()), type(exc).__name__)
-            raise ReportError(f"{kind} {params.get('unit_id')} {params.get('year', '')}: notebook lỗi — {detail} "
-                              f"(notebook dở dang: {target / 'failed.ipynb'})") from exc
-        html = export_html(executed)
-        (work / "dashboard.html").write_text(html, encoding="utf-8")
-        if kind == "annual":
-            _write_metrics(params, work)
-        (work / "provenance.json").write_text(json.dumps(
-            {"package_version": __version__, "kind": kind, "parameters": params,
-             "notebook": NOTEBOOKS[kind], "rendered_at": full["rendered_at"]},
-            ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
+                shutil.copy2(executed, target / FAILED_NOTEBOOK)
+                os.chmod(target / FAILED_NOTEBOOK, 0o644)
+                partial = f" (notebook dở dang: {target / FAILED_NOTEBOOK})"
+            if kernel_log.is_file() and kernel_log.stat().st_size:
+                shutil.copy2(kernel_log, target / "failed-kernel.log")
+            raise ReportError(f"{kind} {what}: notebook lỗi — {_error_line(exc)}{partial}") from exc
+        title = _page_title(kind, params, work)
+        try:
+            page = export_html(executed, title, params["lang"], HIDE_MARKDOWN[kind])
+        except Exception as exc:  # noqa: BLE001 - nbconvert errors vary
+            raise ReportError(f"{kind} {what}: không xuất được HTML — {_error_line(exc)}") from exc
+        (work / REPORT_FILES[kind]).write_text(page, encoding="utf-8")
+        kernel_log.unlink(missing_ok=True)
+        unit_row = _unit_row(params["data_dir"], params["unit_id"])
+        (work / PROVENANCE_FILE).write_text(json.dumps(
+            {"package_version": __version__, "kind": kind, "parameters": params, "notebook": NOTEBOOKS[kind],
+             "rendered_at": full["rendered_at"], "input_hash": fp["input_hash"], "unit_name": unit_row[0],
+             "unit_level": unit_row[1], "report_file": REPORT_FILES[kind]},
+            ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+        (work / HASH_FILE).write_text(json.dumps(fp, indent=2, sort_keys=True) + "\n", encoding="utf-8")
         for path in work.iterdir():
             os.chmod(path, 0o644)
         _swap_into_place(work, target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    return target / "dashboard.html"
+
+
+@contextlib.contextmanager
+def _stderr_to(path: Path) -> Iterator[None]:
+    """Send this process's standard error (which the kernel inherits) to ``path`` meanwhile, so a
+    batch's log is not interleaved with kernel warnings; the file is kept beside a failure."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # pytest capture, notebooks: nothing to redirect
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    try:
+        with path.open("ab") as fh:
+            os.dup2(fh.fileno(), fd)
+            try:
+                yield
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, fd)
+    finally:
+        os.close(saved)
+
+
+@contextlib.contextmanager
+def _kernel_env(values: dict[str, str]) -> Iterator[None]:
+    """Environment variables the kernel inherits while it starts (restored afterwards)."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _error_line(exc: BaseException) -> str:
+    """One readable line of a papermill/nbclient error (the exception name and message)."""
+    ename = getattr(exc, "ename", None)
+    evalue = getattr(exc, "evalue", None)
+    if ename:
+        return f"{ename}: {evalue}".strip().rstrip(":")
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    detail = lines[-1] if lines else ""
+    return f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__
+
+
+def _unit_row(data_dir: str, unit_id: str) -> tuple[str, str]:
+    try:
+        units = store.load_table(Path(data_dir), "units")
+    except store.DataMissingError:
+        return unit_id, ""
+    rows = units[units["unit_id"] == unit_id].sort_values("valid_from_year")
+    if rows.empty:
+        return unit_id, ""
+    last = rows.iloc[-1]
+    return str(last["unit_name"]), str(last["unit_level"])
+
+
+def _page_title(kind: str, params: dict, work: Path) -> str:
+    name = _unit_row(params["data_dir"], params["unit_id"])[0]
+    metrics_json = work / "metrics.json"
+    if metrics_json.is_file():
+        with contextlib.suppress(OSError, ValueError):
+            name = json.loads(metrics_json.read_text(encoding="utf-8")).get("unit_name") or name
+    if kind == "trends":
+        return f"{name} — {params['start_year']}–{params['end_year']}"
+    return f"{name} — {params['year']}"
 
 
 def _swap_into_place(work: Path, target: Path) -> None:
@@ -210,63 +703,409 @@ def _swap_into_place(work: Path, target: Path) -> None:
 def _write_validation(params: dict, work: Path) -> Path:
     from analysis.quality import gate
 
-    result = gate.run_gate(Path(params["data_dir"]), unit=params["unit_id"], year=params.get("year"),
-                           lang=params["lang"])
-    gate.write_reports(result, work, params["lang"])
+    try:
+        result = gate.run_gate(Path(params["data_dir"]), unit=params["unit_id"], year=params.get("year"),
+                               lang=params["lang"])
+        gate.write_reports(result, work, params["lang"])
+    except Exception as exc:  # noqa: BLE001 - a broken gate is a failed report, not a crashed batch
+        raise ReportError(f"{_label_of('annual', params)}: kiểm tra chất lượng lỗi — {_error_line(exc)}") from exc
     return work / "validation.json"
 
 
-def _write_metrics(params: dict, work: Path) -> None:
-    from analysis import metrics
-    from analysis.dashboard import slice_units
-    from analysis.exports import write_metrics_xlsx
+# ---------------------------------------------------------------------------------------------
+# Batches
+# ---------------------------------------------------------------------------------------------
 
-    data_dir = Path(params["data_dir"])
-    units = store.load_table(data_dir, "units")
-    years = [y for y in hierarchy.years_active(units, params["unit_id"]) if y <= params["year"]]
-    tables = store.load_tables(data_dir, unit_ids=slice_units(units, params["unit_id"], years), years=years)
-    result = metrics.unit_year_metrics(tables, params["unit_id"], params["year"], params["lang"])
-    (work / "metrics.json").write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
-    write_metrics_xlsx(tables, params["unit_id"], params["year"], params["lang"], work / "metrics.xlsx")
+@dataclass(frozen=True)
+class Job:
+    """One report of a batch."""
+
+    kind: str
+    params: dict = field(hash=False)
+
+
+def plan_batch(context: DataContext, kind: str = "annual", level: str | None = None,
+               years: tuple[int, int] | None = None, lang: str = "vi",
+               unit_ids: Iterable[str] | None = None) -> list[Job]:
+    """Every report of a batch, with validated parameters, in a stable order (unit, year).
+
+    Args:
+        context: The processed folder.
+        kind: Notebook kind.
+        level: Only units of this level (``cap_tren``, ``co_so``, ``chi_bo``).
+        years: Only years in this closed range.
+        lang: Language.
+        unit_ids: Only these units.
+
+    Raises:
+        ReportParamError: Nothing matches (the message lists the levels and years with data).
+    """
+    units = context.units
+    wanted = set(unit_ids) if unit_ids is not None else None
+    jobs: list[Job] = []
+    for uid in hierarchy.known_unit_ids(units):
+        if wanted is not None and uid not in wanted:
+            continue
+        rows = units[units["unit_id"] == uid]
+        if level and level not in set(rows["unit_level"].astype(str)):
+            continue
+        active = [y for y in context.unit_years(uid) if not years or years[0] <= y <= years[1]]
+        if not active:
+            continue
+        if kind == "trends":
+            jobs.append(Job(kind, build_params(kind, unit_id=uid, data_dir=context.data_dir, lang=lang,
+                                               start_year=active[0], end_year=active[-1], context=context)))
+        else:
+            jobs.extend(Job(kind, build_params(kind, unit_id=uid, year=y, data_dir=context.data_dir, lang=lang,
+                                               context=context)) for y in active)
+    if not jobs:
+        levels = ", ".join(sorted(set(units["unit_level"].astype(str))))
+        raise ReportParamError(f"Không có báo cáo nào khớp (cấp {level or 'mọi cấp'}, năm "
+                               f"{'–'.join(map(str, years)) if years else 'mọi năm'}). Các cấp: {levels}; "
+                               f"các năm có số liệu: {', '.join(map(str, context.data_years))}")
+    return jobs
+
+
+class Progress:
+    """Progress of a batch: a bar redrawn in place on a terminal, plain log lines otherwise.
+
+    The bar shows reports done / to do, failures, and the last report finished; failures are also
+    printed on their own line as they happen.
+
+    Args:
+        stream: Where to write (stderr by default).
+        tty: Force the bar on or off (default: whether ``stream`` is a terminal).
+        lang: ``vi`` or ``en``.
+    """
+
+    WIDTH = 28
+
+    def __init__(self, stream: IO[str] | None = None, tty: bool | None = None, lang: str = "vi") -> None:
+        self.stream = stream or sys.stderr
+        self.tty = bool(self.stream.isatty()) if tty is None else tty
+        self.lang = lang
+        self.total = 0
+        self.done = 0
+        self.failed = 0
+        self.started = time.perf_counter()
+        self._last = ""
+
+    def _say(self, vi: str, en: str) -> str:
+        return vi if self.lang == "vi" else en
+
+    def start(self, total: int) -> None:
+        """Begin a batch of ``total`` reports."""
+        self.total, self.started = total, time.perf_counter()
+        if self.tty:
+            self._draw()
+        else:
+            self._line(self._say(f"Bắt đầu: {total} báo cáo", f"Starting: {total} reports"))
+
+    def _line(self, text: str) -> None:
+        print(text, file=self.stream, flush=True)
+
+    def _draw(self) -> None:
+        filled = int(self.WIDTH * self.done / self.total) if self.total else self.WIDTH
+        bar = "█" * filled + "░" * (self.WIDTH - filled)
+        elapsed = time.perf_counter() - self.started
+        text = (f"\r{self._say('Dựng báo cáo', 'Rendering')} [{bar}] {self.done}/{self.total} · "
+                f"{self._say('lỗi', 'failed')} {self.failed} · {elapsed:.0f} s"
+                + (f" · {self._last}" if self._last else ""))
+        self.stream.write(text + "\x1b[K")
+        self.stream.flush()
+
+    def update(self, result: ReportResult) -> None:
+        """One report finished (rendered, skipped or failed)."""
+        self.done += 1
+        if result.status == "failed":
+            self.failed += 1
+        what = _label_of(result.kind, result.params)
+        if self.tty:
+            if result.status == "failed":
+                self.stream.write("\r\x1b[K")
+                self._line(self._say(f"LỖI {result.error}", f"FAILED {result.error}"))
+            self._last = what
+            self._draw()
+            return
+        words = {"rendered": ("đã dựng", "rendered"), "skipped": ("không đổi, bỏ qua", "unchanged, skipped"),
+                 "failed": ("LỖI", "FAILED")}[result.status]
+        text = f"[{self.done}/{self.total}] {self._say(*words)} {what} ({result.seconds:.1f} s)"
+        if result.error:
+            text += f": {result.error}"
+        self._line(text)
+
+    def close(self) -> None:
+        """End of the batch."""
+        if self.tty:
+            self._last = ""
+            self._draw()
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _worker_render(kind: str, params: dict, out_dir: str, force: bool, timeout: int,
+                   notebooks_dir: str | None, rendered_at: str, fp: dict) -> ReportResult:
+    try:
+        return render_job(kind, params, Path(out_dir), force=True, timeout=timeout,
+                          notebooks_dir=Path(notebooks_dir) if notebooks_dir else None,
+                          rendered_at=rendered_at, fingerprint_=fp)
+    except Exception as exc:  # noqa: BLE001 - a worker must report, never die silently
+        return ReportResult(kind, params, "failed", error=f"{_label_of(kind, params)}: {_error_line(exc)}",
+                            input_hash=fp.get("input_hash"))
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    """Worker processes forked from a clean server that has already imported the renderer."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        ctx = multiprocessing.get_context("forkserver")
+        ctx.set_forkserver_preload(["analysis.reports", "analysis.quality.gate", "papermill", "nbconvert"])
+    else:  # pragma: no cover - non-POSIX
+        ctx = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
 
 
 def render_batch(data_dir: Path, out_dir: Path, kind: str = "annual", level: str | None = None,
                  years: tuple[int, int] | None = None, jobs: int = 1, lang: str = "vi", force: bool = False,
-                 timeout: int = 600) -> dict:
-    """Render every (unit, year) of a level; one failure does not stop the batch.
+                 timeout: int = 600, progress: Progress | None = None, notebooks_dir: Path | None = None,
+                 unit_ids: Iterable[str] | None = None, rendered_at: str | None = None) -> dict:
+    """Render every (unit, year) of a batch; skip up-to-date reports; one failure does not stop it.
+
+    Parameters of every report are validated before any kernel starts. With ``jobs`` > 1 reports
+    render in that many worker processes (each papermill run starts its own kernel); as with any
+    multiprocessing code, a Python script calling this with ``jobs`` > 1 must do so under
+    ``if __name__ == "__main__":`` (the ``hoctap`` command does). Writes ``<out>/run-summary.json``
+    and ``<out>/index.html``.
 
     Returns:
-        Run summary: rendered, skipped, failed counts and per-report entries.
+        The run summary: ``ok``, ``rendered``, ``skipped``, ``failed`` counts, ``reports`` (one entry
+        per report with its status, path, seconds, error and partial notebook), ``index``.
+
+    Raises:
+        ReportParamError: Bad arguments or nothing to render (before any kernel starts).
     """
-    units = store.load_table(Path(data_dir), "units")
-    all_years = _data_years(Path(data_dir))
-    if years:
-        all_years = [y for y in all_years if years[0] <= y <= years[1]]
-    todo = []
-    for uid in sorted(set(units["unit_id"])):
-        rows = units[units["unit_id"] == uid]
-        if level and level not in set(rows["unit_level"]):
-            continue
-        for y in hierarchy.years_active(units, uid):
-            if y in all_years:
-                todo.append((uid, y))
-    summary: dict = {"rendered": 0, "skipped": 0, "failed": 0, "reports": []}
-    for uid, y in todo:
-        try:
-            params = build_params(kind, unit_id=uid, year=y, data_dir=data_dir, lang=lang)
-            path = render_one(kind, params, out_dir, force=force, timeout=timeout)
-            summary["rendered"] += 1
-            summary["reports"].append({"unit_id": uid, "year": y, "status": "rendered", "path": str(path)})
-        except (ReportError, ReportParamError) as exc:
-            summary["failed"] += 1
-            summary["reports"].append({"unit_id": uid, "year": y, "status": "failed", "error": str(exc)})
+    if jobs < 1:
+        raise ReportParamError(f"--jobs phải ≥ 1, nhận {jobs}")
+    started = time.perf_counter()
+    started_at = now_text()
+    rendered_at = rendered_at if rendered_at is not None else started_at
+    context = DataContext.load(data_dir)
+    plan = plan_batch(context, kind, level, years, lang, unit_ids)
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    source = SliceSource(context)
+    progress = progress or Progress(tty=False, lang=lang)
+    results: list[ReportResult] = []
+    todo: list[tuple[Job, dict]] = []
+    for job in plan:
+        fp = fingerprint(job.kind, job.params, source, notebooks_dir)
+        target = report_dir(out_dir, job.kind, job.params)
+        if not force and is_up_to_date(job.kind, target, fp["input_hash"]):
+            results.append(ReportResult(job.kind, job.params, "skipped", str(target / REPORT_FILES[job.kind]),
+                                        input_hash=fp["input_hash"]))
+        else:
+            todo.append((job, fp))
+    progress.start(len(plan))
+    for r in results:
+        progress.update(r)
+    nb_dir = str(notebooks_dir) if notebooks_dir else None
+    try:
+        if jobs == 1 or len(todo) <= 1:
+            for job, fp in todo:
+                r = _worker_render(job.kind, job.params, str(out_dir), True, timeout, nb_dir, rendered_at, fp)
+                results.append(r)
+                progress.update(r)
+        else:
+            with _pool(min(jobs, len(todo))) as pool:
+                futures: dict[Future, tuple[Job, dict]] = {
+                    pool.submit(_worker_render, job.kind, job.params, str(out_dir), True, timeout, nb_dir,
+                                rendered_at, fp): (job, fp) for job, fp in todo}
+                pending = set(futures)
+                while pending:
+                    finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    for fut in finished:
+                        try:
+                            r = fut.result()
+                        except Exception as exc:  # noqa: BLE001 - a worker process died (OOM, killed …)
+                            job, fp = futures[fut]
+                            r = ReportResult(job.kind, job.params, "failed",
+                                             error=f"{_label_of(job.kind, job.params)}: tiến trình dựng báo cáo "
+                                                   f"bị dừng — {_error_line(exc)} (gọi từ một script Python thì "
+                                                   f"đặt lời gọi trong `if __name__ == \"__main__\":`)",
+                                             input_hash=fp["input_hash"])
+                        results.append(r)
+                        progress.update(r)
+    finally:
+        progress.close()
+    results.sort(key=lambda r: (str(r.params.get("unit_id")), r.params.get("year", r.params.get("start_year", 0))))
+    counts = {s: sum(1 for r in results if r.status == s) for s in ("rendered", "skipped", "failed")}
+    summary = {
+        "ok": counts["failed"] == 0, "kind": kind, "level": level, "years": list(years) if years else None,
+        "jobs": jobs, "force": force, "data_dir": str(context.data_dir), "out_dir": str(out_dir),
+        "started_at": started_at, "seconds": round(time.perf_counter() - started, 2), **counts,
+        "reports": [r.to_json() for r in results],
+    }
+    summary["index"] = str(write_index(out_dir, lang, summary))
+    store.atomic_write_text(out_dir / SUMMARY_FILE, json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
+    summary["summary_path"] = str(out_dir / SUMMARY_FILE)
     return summary
 
 
 def format_batch_summary(summary: dict, lang: str = "vi") -> str:
-    """One line per failure and a total line."""
-    lines = [f"LỖI {r['unit_id']} {r['year']}: {r['error']}" for r in summary["reports"] if r["status"] == "failed"]
-    lines.append(f"Đã dựng {summary['rendered']}, bỏ qua {summary['skipped']}, lỗi {summary['failed']}"
-                 if lang == "vi" else
-                 f"Rendered {summary['rendered']}, skipped {summary['skipped']}, failed {summary['failed']}")
+    """One line per failure, then the totals and where the index and summary are."""
+    lines = [f"LỖI {r['error']}" if lang == "vi" else f"FAILED {r['error']}"
+             for r in summary["reports"] if r["status"] == "failed"]
+    if lang == "vi":
+        lines.append(f"Đã dựng {summary['rendered']}, bỏ qua {summary['skipped']} (không đổi), "
+                     f"lỗi {summary['failed']} — {summary.get('seconds', 0):.1f} s")
+        if summary.get("index"):
+            lines.append(f"Danh mục: {summary['index']}")
+        if summary.get("summary_path"):
+            lines.append(f"Tóm tắt lần chạy: {summary['summary_path']}")
+    else:
+        lines.append(f"Rendered {summary['rendered']}, skipped {summary['skipped']} (unchanged), "
+                     f"failed {summary['failed']} — {summary.get('seconds', 0):.1f} s")
+        if summary.get("index"):
+            lines.append(f"Index: {summary['index']}")
+        if summary.get("summary_path"):
+            lines.append(f"Run summary: {summary['summary_path']}")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Index
+# ---------------------------------------------------------------------------------------------
+
+INDEX_CSS = """
+body { font-family: "Segoe UI", Roboto, "Noto Sans", Arial, sans-serif; color: #1d1d1d; margin: 0; background: #fff; }
+main { max-width: 1180px; margin: 0 auto; padding: 16px 20px 40px 20px; }
+h1 { color: #8b0000; font-size: 1.6em; margin: .4em 0 .1em 0; }
+h2 { font-size: 1.2em; border-bottom: 2px solid #8b0000; padding-bottom: .2em; margin-top: 1.6em; }
+.sub { color: #555; margin: 0 0 1em 0; }
+table { border-collapse: collapse; width: 100%; font-size: .9em; margin: .4em 0 1.2em 0; }
+th { background: #f0f0f0; text-align: left; padding: .35em .5em; border-bottom: 1px solid #bbb; vertical-align: bottom; }
+th.num, td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td { padding: .3em .5em; border-bottom: 1px solid #eee; vertical-align: top; }
+tr.unit-first td { border-top: 1px solid #ccc; }
+td.unit { font-weight: 600; min-width: 14em; }
+.pass { color: #1a7f37; font-weight: 600; } .fail { color: #c0392b; font-weight: 600; }
+.failed { background: #fdecea; border-left: 4px solid #c0392b; padding: .5em .8em; margin: .6em 0; }
+.failed li { margin: .2em 0; word-break: break-word; }
+.level { color: #666; font-size: .85em; font-weight: normal; }
+a { color: #0b5cad; }
+@media print { @page { size: A4 landscape; margin: 12mm; } main { max-width: 100%; padding: 0; }
+  table { font-size: 8.5pt; } tr { break-inside: avoid; } a { color: inherit; text-decoration: none; } }
+"""
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def collect_reports(out_dir: Path) -> list[dict]:
+    """Every report folder under ``out_dir`` with its provenance, headline figures and verdict."""
+    found = []
+    for prov_path in sorted(Path(out_dir).glob(f"*/*/{PROVENANCE_FILE}")):
+        prov = _read_json(prov_path)
+        if not prov or prov.get("kind") not in REPORT_FILES:
+            continue
+        folder = prov_path.parent
+        found.append({"folder": folder, "provenance": prov,
+                      "metrics": _read_json(folder / "metrics.json"),
+                      "validation": _read_json(folder / "validation.json")})
+    return found
+
+
+def write_index(out_dir: Path, lang: str = "vi", summary: dict | None = None) -> Path:
+    """Write ``<out>/index.html``: every report under ``out_dir`` (grouped by unit) with its headline
+    figures and data-quality verdict, and the failures of the last run. Offline, no script, every
+    value escaped.
+    """
+    from analysis.render import fmt_pct, label
+
+    out_dir = Path(out_dir)
+    e = _html.escape
+    reports = collect_reports(out_dir)
+    level_order = {"cap_tren": 0, "co_so": 1, "chi_bo": 2}
+
+    def sort_key(r: dict) -> tuple:
+        p = r["provenance"]
+        params = p.get("parameters", {})
+        return (level_order.get(p.get("unit_level", ""), 9), str(p.get("unit_name", "")), str(params.get("unit_id")),
+                p.get("kind"), params.get("year", params.get("start_year", 0)))
+
+    reports.sort(key=sort_key)
+    parts = [f"<!DOCTYPE html><html lang=\"{e(lang)}\"><head><meta charset=\"utf-8\">"
+             f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+             f"<title>{e(label('index_title', lang))}</title><style>{INDEX_CSS}</style></head><body><main>",
+             f"<h1>{e(label('index_title', lang))}</h1>"]
+    if summary is not None:
+        parts.append(f'<p class="sub">{e(label("index_generated", lang))} · {e(label("status_rendered", lang))}: '
+                     f'{summary["rendered"]} · {e(label("status_skipped", lang))}: {summary["skipped"]} · '
+                     f'{e(label("status_failed", lang))}: {summary["failed"]}</p>')
+        failed = [r for r in summary["reports"] if r["status"] == "failed"]
+        if failed:
+            items = "".join(f"<li>{e(str(r.get('error')))}</li>" for r in failed)
+            parts.append(f'<div class="failed"><b>{e(label("failed_reports", lang))} ({len(failed)})</b>'
+                         f"<ul>{items}</ul></div>")
+    for kind in ("annual", "trends", "data_quality"):
+        rows = [r for r in reports if r["provenance"].get("kind") == kind]
+        if not rows:
+            continue
+        parts.append(f"<h2>{e(label('kind_' + kind, lang))}</h2>")
+        if kind == "annual":
+            head = ["unit", "year", "idx_units", "idx_members", "idx_public", "idx_unit_rank1",
+                    "idx_member_rank1_2", "idx_quality", "report"]
+            num = {"year", "idx_units", "idx_members", "idx_public", "idx_unit_rank1", "idx_member_rank1_2"}
+            parts.append(f'<p class="sub">{e(label("idx_legend", lang))}</p>')
+        else:
+            head = ["unit", "year", "idx_quality", "report"]
+            num = {"year"}
+        parts.append("<table><thead><tr>" + "".join(
+            f'<th class="{"num" if h in num else "txt"}">{e(label(h, lang))}</th>' for h in head)
+            + "</tr></thead><tbody>")
+        previous_unit = None
+        for r in rows:
+            p = r["provenance"]
+            params = p.get("parameters", {})
+            uid = str(params.get("unit_id"))
+            first = uid != previous_unit
+            previous_unit = uid
+            unit_cell = (f'<td class="unit">{e(str(p.get("unit_name", uid)))} '
+                         f'<span class="level">{e(label("level_" + str(p.get("unit_level", "")), lang))}</span></td>'
+                         if first else "<td></td>")
+            year = (f"{params.get('start_year')}–{params.get('end_year')}" if kind == "trends"
+                    else str(params.get("year")))
+            href = "/".join([r["folder"].parent.name, r["folder"].name, p.get("report_file", REPORT_FILES[kind])])
+            link = f'<td><a href="{e(href, quote=True)}">{e(label("open_report", lang))}</a></td>'
+            v = r["validation"]
+            verdict = (f'<td class="{"pass" if v.get("verdict") == "pass" else "fail"}">'
+                       f'{e(label("verdict_short_" + ("pass" if v.get("verdict") == "pass" else "fail"), lang))}'
+                       f"</td>") if v else "<td>—</td>"
+            cells = [unit_cell, f'<td class="num">{e(year)}</td>']
+            if kind == "annual":
+                m = r["metrics"] or {}
+                cov = m.get("coverage", {})
+                ur_levels = (m.get("unit_ratings") or {}).get("levels") or []
+                mr_levels = (m.get("member_ratings") or {}).get("levels") or []
+                values = [(cov.get(k) or {}).get("pct") for k in ("units", "members", "public")]
+                values.append(ur_levels[0].get("pct") if ur_levels else None)
+                values.append(mr_levels[1].get("cumulative_pct") if len(mr_levels) > 1 else None)
+                cells += [f'<td class="num">{e(fmt_pct(x, lang))}</td>' for x in values]
+            cells += [verdict, link]
+            parts.append(f'<tr class="{"unit-first" if first else ""}">{"".join(cells)}</tr>')
+        parts.append("</tbody></table>")
+    if not reports:
+        parts.append(f"<p>{e(label('not_available', lang))}</p>")
+    parts.append("</main></body></html>\n")
+    path = out_dir / INDEX_FILE
+    store.atomic_write_text(path, "".join(parts))
+    return path
+
+
+def load_summary(out_dir: Path) -> dict | None:
+    """The run summary of the last batch in ``out_dir``, or None."""
+    return _read_json(Path(out_dir) / SUMMARY_FILE)
+

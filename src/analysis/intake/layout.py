@@ -113,36 +113,51 @@ def _text(value: object) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _group_row(grid: Grid, r: int) -> list[str]:
-    """Texts of row ``r`` with horizontally merged cells spread over their columns."""
-    texts = [_text(grid.cell(r, c)) for c in range(grid.width)]
-    for r0, c0, r1, c1 in grid.merged:
-        if r0 <= r <= r1 and c1 > c0:
-            value = _text(grid.cell(r0, c0))
-            for c in range(c0, min(c1 + 1, len(texts))):
-                texts[c] = value
-    return texts
+class _Rows:
+    """Header-row texts of a grid, computed once per sheet (detection tries many row pairs)."""
+
+    def __init__(self, grid: Grid) -> None:
+        self.grid = grid
+        self.width = grid.width
+        self._group: dict[int, list[str]] = {}
+        self._plain: dict[int, list[str]] = {}
+
+    def plain(self, r: int) -> list[str]:
+        """Texts of row ``r`` as typed."""
+        if r not in self._plain:
+            row = self.grid.rows[r] if r < len(self.grid.rows) else []
+            texts = [_text(v) for v in row]
+            self._plain[r] = texts + [""] * (self.width - len(texts))
+        return self._plain[r]
+
+    def group(self, r: int) -> list[str]:
+        """Texts of row ``r`` with horizontally merged cells spread over their columns."""
+        if r not in self._group:
+            texts = list(self.plain(r))
+            for r0, c0, r1, c1 in self.grid.merged:
+                if r0 <= r <= r1 and c1 > c0:
+                    value = _text(self.grid.cell(r0, c0))
+                    for c in range(c0, min(c1 + 1, len(texts))):
+                        texts[c] = value
+            self._group[r] = texts
+        return self._group[r]
 
 
-def _vertically_merged(grid: Grid, r: int, c: int) -> bool:
-    return any(r0 == r and r1 > r0 and c0 <= c <= c1 for r0, c0, r1, c1 in grid.merged)
-
-
-def _build(grid: Grid, r: int, two_rows: bool, year: int | None, overrides: dict[str, str]) -> Header:
-    top = _group_row(grid, r)
-    sub = [_text(grid.cell(r + 1, c)) for c in range(grid.width)] if two_rows else [""] * grid.width
+def _build(rows: _Rows, r: int, two_rows: bool, year: int | None, overrides: dict[str, str]) -> Header:
+    width = rows.width
+    top = rows.group(r)
+    sub = rows.plain(r + 1) if two_rows else [""] * width
     header = Header(r, r + 1 if two_rows else r, [])
-    for c in range(grid.width):
+    for c in range(width):
         g, s = top[c], sub[c]
-        if two_rows and not s and not _vertically_merged(grid, r, c) and g:
-            # a group cell with nothing beneath: still a header cell
-            pass
         label = " / ".join(x for x in (g, s) if x) if (g != s) else g
         header.labels.append(label)
         if not label:
             continue
-        if label in overrides:
-            header.fields[c] = overrides[label]
+        pinned = overrides.get(fold(label)) if overrides else None
+        if pinned is not None:
+            if pinned not in IGNORE_FIELDS:
+                header.fields[c] = pinned
             continue
         gf, sf = fold(g), fold(s)
         fld = map_header(gf, sf) if s else map_header("", gf)
@@ -167,12 +182,20 @@ def _build(grid: Grid, r: int, two_rows: bool, year: int | None, overrides: dict
     return header
 
 
+#: Values of a column pin (mapping file) that mean "not a data column".
+IGNORE_FIELDS = ("", "ignore", "-", "none")
+
+
 @cache
 def _header_level(text: str, year: int) -> ratings.Level | None:
-    return ratings.match_header_level(text, year, "member")
+    try:
+        return ratings.match_header_level(text, year, "member")
+    except ratings.SchemeError:
+        return None
 
 
-def detect_header(grid: Grid, year: int | None, overrides: dict[str, str] | None = None) -> Header | None:
+def detect_header(grid: Grid, year: int | None, overrides: dict[str, str] | None = None,
+                  pinned_rows: tuple[int, int] | None = None) -> Header | None:
     """Find the header row(s) among the first rows of ``grid``.
 
     Tries every row (and every pair of rows) in the first :data:`HEADER_SEARCH_ROWS` rows and keeps
@@ -181,22 +204,40 @@ def detect_header(grid: Grid, year: int | None, overrides: dict[str, str] | None
     Args:
         grid: The sheet.
         year: Assessment year, needed to recognise rating-level columns.
-        overrides: Raw header label -> field, from a user mapping file (wins over synonyms).
+        overrides: Folded raw header label -> field, from a user mapping file (wins over synonyms;
+            a field in :data:`IGNORE_FIELDS` drops the column).
+        pinned_rows: 0-based (first, last) header rows from a mapping file: no search.
+
+    Example:
+        >>> from analysis.intake.readers import Grid
+        >>> g = Grid("a.csv", "", [["BÁO CÁO NĂM 2014"], ["STT", "Tên chi bộ", "TS ĐV"], [1, "CB 1", 5]])
+        >>> h = detect_header(g, 2014)
+        >>> h.first_row, sorted(h.fields.values())
+        (1, ['members_total', 'row_number', 'unit_name'])
     """
+    rows = _Rows(grid)
+    folded = {fold(k): v for k, v in (overrides or {}).items()}
+    if pinned_rows is not None:
+        first, last = pinned_rows
+        if first >= len(grid.rows):
+            return None
+        return _build(rows, first, last > first, year, folded)
     best: Header | None = None
     limit = min(HEADER_SEARCH_ROWS, len(grid.rows))
     for r in range(limit):
-        if not any(isinstance(v, str) and v.strip() for v in grid.rows[r]):
+        if not any(rows.plain(r)):
             continue
         for two in (False, True):
             if two and r + 1 >= len(grid.rows):
                 continue
-            h = _build(grid, r, two, year, overrides or {})
+            h = _build(rows, r, two, year, folded)
             if not any(f in h.fields.values() for f in UNIT_FIELDS):
                 continue
             if h.score < 2:
                 continue
-            if best is None or h.score > best.score:
+            # more recognised columns wins; on a tie the shorter header (a title row right above a
+            # one-row header must not be taken for a group row)
+            if best is None or (h.score, best.last_row - best.first_row) > (best.score, h.last_row - h.first_row):
                 best = h
     return best
 

@@ -7,31 +7,60 @@ Layout of a raw folder::
     merges.csv         optional: declared merges (from_unit_id, to_unit_id, year)
     targets.csv        optional: targets (unit_id, indicator, from_year, to_year, threshold_pct)
     dataset.yaml       optional: name, illustrative flag and source notes shown on dashboards
-    mapping.yaml       optional: per-file pins for headers, tables, years, campaigns
-    <year>/...         workbooks (.xlsx, .xls) and CSV files as received
+    mapping.yaml       optional: per-file pins for headers, tables, years, campaigns (load_mapping)
+    <year>/...         workbooks (.xlsx, .xlsm, .xls) and CSV files as received, and member
+                       registers / attendance lists (CSV or Parquet, recognised by their columns)
 
 Every body row of every sheet ends in exactly one place; ``manifest.json`` proves it per sheet:
-``rows_read = rows_kept + rows_excluded + rows_quarantined``.
+``rows_read = rows_kept + rows_excluded + rows_quarantined``. A file that cannot be read
+(corrupt, password-protected, empty) is listed with ``status: unreadable`` and its reason, and the
+rest of the folder is still ingested; a sheet (or Parquet file) that matches no canonical table is
+listed with ``status: skipped`` and its reason. Exit code (:attr:`IngestResult.exit_code`): 0 all
+went in, 1 something was quarantined, skipped or unreadable, 2 nothing could be read.
+
+The year of a sheet comes from ``mapping.yaml``, else its title rows ("NĂM 2016"), else its folder
+(``<year>/``); a year column gives each row its own year. The campaign of a study sheet comes from
+``mapping.yaml``, else a campaign column, else the title rows ("Nghị quyết Trung ương 4 khóa XII").
+
+Manifest, per data file: ``file``, ``sha256``, ``status``, ``encoding`` (CSV), ``sheets``; per
+sheet: ``status``, ``reason`` (skipped), ``table``, ``header_rows``, ``columns`` (label → field),
+``levels``, ``unmapped_columns``, ``year``, ``year_source`` (mapping/title/path/column), ``years``
+(year column), ``campaign_id``/``campaigns``, ``scope``, ``legacy_encoding``, ``pins``, the row
+counts and ``excluded`` by kind. Findings (``total_mismatch``, ``stated_pct_mismatch``,
+``score_level_mismatch``, ``exempt_member_rated``) are in ``manifest["findings"]``.
 """
 
 from __future__ import annotations
 
 import csv
+import fnmatch
 import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import yaml
 
-from analysis import __version__, hierarchy, schema, store
-from analysis.intake import layout
-from analysis.intake.readers import Grid, ReadError, decode_csv_bytes, read_source
+from analysis import __version__, hierarchy, ratings, schema, store
+from analysis.intake import layout, register
+from analysis.intake.readers import (
+    TABULAR,
+    Grid,
+    ReadError,
+    TableInfo,
+    decode_csv_bytes,
+    read_source,
+    read_table_columns,
+    table_info,
+)
 from analysis.intake.rows import SheetResult, stage_sheet
 from analysis.intake.unitmatch import UnitMatcher
-from analysis.text import fold, nfc, repair_column
+from analysis.text import fold, repair_column
 
 REFERENCE_FILES = ("units.csv", "campaigns.csv", "merges.csv", "targets.csv")
 #: Files in the raw folder that are not data (documentation, texts, settings).
@@ -61,7 +90,7 @@ class IngestResult:
         """0 all went in; 1 something was quarantined or skipped; 2 nothing could be read."""
         files = self.manifest["files"]
         data_files = [f for f in files if f["kind"] == "data"]
-        if data_files and all(f["status"] == "unreadable" for f in data_files):
+        if all(f["status"] == "unreadable" for f in data_files):  # also: no data file at all
             return 2
         problems = self.manifest["totals"]["rows_quarantined"] or any(
             f["status"] != "ingested" or any(s["status"] != "ingested" for s in f.get("sheets", []))
@@ -78,13 +107,23 @@ def read_reference_csv(path: Path, table: str | None, required_cols: list[str]) 
     if not path.is_file():
         raise IngestError(f"Thiếu tệp '{path}'")
     text, _ = decode_csv_bytes(path.read_bytes())
-    df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    df.columns = [c.strip() for c in df.columns]
+    from pyarrow import csv as pacsv
+
+    try:  # Arrow's reader: a national units.csv has ~400 000 rows
+        head = next(csv.reader(io.StringIO(text.split("\n", 1)[0])), [])
+        arrow = pacsv.read_csv(io.BytesIO(text.encode("utf-8")), convert_options=pacsv.ConvertOptions(
+            column_types={c: pa.string() for c in head}, strings_can_be_null=False))
+    except (pa.ArrowInvalid, StopIteration) as exc:
+        raise IngestError(f"{path.name}: không đọc được ({exc})") from exc
+    clean = []  # trimmed, NFC, "" -> null, vectorised with Arrow
+    for name in arrow.column_names:
+        arr = pc.utf8_normalize(pc.utf8_trim_whitespace(arrow.column(name)), "NFC")
+        clean.append(pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr))
+    df = pa.table(clean, names=[c.strip() for c in arrow.column_names]).to_pandas(
+        types_mapper={pa.string(): pd.StringDtype()}.get)
     missing = [c for c in required_cols if c not in df.columns]
     if missing:
         raise IngestError(f"{path.name}: thiếu cột {', '.join(missing)} (có: {', '.join(df.columns)})")
-    df = df.apply(lambda s: s.map(lambda v: nfc(v.strip()) if isinstance(v, str) else v))
-    df = df.replace({"": None})
     if table is None:
         return df
     for col, dtype in schema.TABLES[table].dtypes.items():
@@ -112,21 +151,119 @@ def load_units(raw_dir: Path) -> pd.DataFrame:
     return units
 
 
-def _load_mapping(raw_dir: Path) -> dict:
+#: Keys a mapping entry may pin (see :func:`load_mapping`).
+PIN_KEYS = ("skip", "table", "year", "campaign_id", "columns", "header_rows", "scope")
+#: Tables a sheet may be pinned to.
+SHEET_TABLES = ("membership", "study_participation", "unit_ratings", "member_ratings")
+
+
+def load_mapping(raw_dir: Path) -> dict[str, dict]:
+    """Read the optional ``mapping.yaml`` of a raw folder: pins for sheets the detector gets wrong.
+
+    One entry per file (a path relative to the raw folder, or a glob such as ``2014/*.xlsx``);
+    pins under ``all_sheets`` apply to every sheet of the file (pins written directly under the
+    file are the same), pins under ``sheets: {<sheet name>: ...}`` to one sheet (a CSV file has one
+    sheet named ``""``). Exact paths win over globs. Pins:
+
+    * ``skip: true`` — do not read the sheet (listed in the manifest as skipped, reason given);
+    * ``table`` — the canonical table it feeds (``membership``, ``study_participation``,
+      ``unit_ratings``, ``member_ratings``);
+    * ``year`` — its year (wins over the title and the folder);
+    * ``campaign_id`` — its study campaign (a campaign id of ``campaigns.csv``);
+    * ``header_rows`` — the 1-based row(s) of its header: ``6`` or ``[6, 7]`` (no search);
+    * ``columns`` — header label as shown (a two-row header as ``"Group / Sub"``, compared folded)
+      → canonical field, or ``ignore`` to drop a column;
+    * ``scope`` — the committee (unit id) the sheet belongs to, where names are looked up first.
+
+    Example ``data/raw/mapping.yaml``::
+
+        files:
+          "2016/tan-thanh-2016.xlsx":
+            sheets:
+              "Học tập 1":
+                header_rows: [6, 7]
+                campaign_id: 2016-01
+                columns:
+                  "Đảng viên / SL": members_attended
+                  "Cột phụ": ignore
+              "Ghi chú":
+                skip: true
+          "2016/*.csv":
+            all_sheets:
+              year: 2016
+              scope: tan-thanh
+
+    Returns:
+        File pattern -> ``{"all_sheets": pins, "sheets": {name: pins}}`` (empty without a file).
+
+    Raises:
+        IngestError: The file is not valid YAML or pins something unknown (the message names it).
+    """
     path = raw_dir / "mapping.yaml"
     if not path.is_file():
         return {}
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise IngestError(f"mapping.yaml: không đọc được ({exc})") from exc
-    return data.get("files", {}) if isinstance(data, dict) else {}
+    if not isinstance(data, dict) or not isinstance(data.get("files", {}), dict):
+        raise IngestError("mapping.yaml: cần khóa 'files' chứa các tệp (xem tài liệu của load_mapping)")
+    out: dict[str, dict] = {}
+    for pattern, entry in (data.get("files") or {}).items():
+        if not isinstance(entry, dict):
+            raise IngestError(f"mapping.yaml: mục '{pattern}' phải là một bảng khóa/giá trị")
+        direct = {k: v for k, v in entry.items() if k not in ("all_sheets", "sheets")}
+        all_sheets = {**direct, **(entry.get("all_sheets") or {})}
+        sheets = entry.get("sheets") or {}
+        if not isinstance(sheets, dict):
+            raise IngestError(f"mapping.yaml: '{pattern}.sheets' phải là một bảng tên trang → ghim")
+        for where, pins in [("all_sheets", all_sheets), *((f"sheets.{k}", v) for k, v in sheets.items())]:
+            _check_pins(f"{pattern}.{where}", pins)
+        out[str(pattern)] = {"all_sheets": all_sheets, "sheets": {str(k): v or {} for k, v in sheets.items()}}
+    return out
 
 
-def _sheet_pins(mapping: dict, rel: str, sheet: str) -> dict:
-    entry = mapping.get(rel) or {}
-    pins = dict(entry.get("all_sheets") or {})
-    pins.update((entry.get("sheets") or {}).get(sheet) or {})
+def _check_pins(where: str, pins: object) -> None:
+    if pins is None:
+        return
+    if not isinstance(pins, dict):
+        raise IngestError(f"mapping.yaml: '{where}' phải là một bảng khóa/giá trị")
+    unknown = sorted(set(pins) - set(PIN_KEYS))
+    if unknown:
+        raise IngestError(f"mapping.yaml: '{where}' có khóa lạ {', '.join(map(str, unknown))} "
+                          f"(dùng được: {', '.join(PIN_KEYS)})")
+    if "table" in pins and pins["table"] not in SHEET_TABLES:
+        raise IngestError(f"mapping.yaml: '{where}.table' = '{pins['table']}' không phải bảng nào "
+                          f"({', '.join(SHEET_TABLES)})")
+    if "year" in pins and not (isinstance(pins["year"], int) and 1945 <= pins["year"] <= 2100):
+        raise IngestError(f"mapping.yaml: '{where}.year' = '{pins['year']}' không phải năm")
+    if "header_rows" in pins:
+        rows = pins["header_rows"] if isinstance(pins["header_rows"], list) else [pins["header_rows"]]
+        if not (1 <= len(rows) <= 2 and all(isinstance(r, int) and r >= 1 for r in rows)
+                and (len(rows) == 1 or rows[1] == rows[0] + 1)):
+            raise IngestError(f"mapping.yaml: '{where}.header_rows' phải là một dòng (6) hoặc hai dòng liền "
+                              "nhau ([6, 7])")
+    if "columns" in pins and not isinstance(pins["columns"], dict):
+        raise IngestError(f"mapping.yaml: '{where}.columns' phải là một bảng tiêu đề → trường")
+
+
+def sheet_pins(mapping: dict[str, dict], rel: str, sheet: str) -> dict:
+    """The pins that apply to one sheet: matching globs (in name order), then the exact path.
+
+    Example:
+        >>> m = {"2014/*.xlsx": {"all_sheets": {"year": 2014}, "sheets": {}},
+        ...      "2014/a.xlsx": {"all_sheets": {}, "sheets": {"S": {"skip": True}}}}
+        >>> sheet_pins(m, "2014/a.xlsx", "S")
+        {'year': 2014, 'skip': True}
+    """
+    pins: dict = {}
+    keys = sorted(k for k in mapping if k != rel and fnmatch.fnmatchcase(rel, k))
+    if rel in mapping:
+        keys.append(rel)
+    for key in keys:
+        entry = mapping[key]
+        pins.update(entry.get("all_sheets") or {})
+        pins.update(entry.get("sheets", {}).get(sheet) or {})
     return pins
 
 
@@ -139,13 +276,18 @@ def repair_grid(grid: Grid) -> tuple[Grid, str | None]:
     width = grid.width
     found: str | None = None
     rows = [list(r) for r in grid.rows]
+    # a CSV file whose bytes were recognised as a legacy font encoding: every cell is in it
+    file_font = {"tcvn3": ".VnTime", "vni": "VNI-Times"}.get(grid.encoding or "")
     for c in range(width):
         idx = [r for r in range(len(rows)) if c < len(rows[r]) and isinstance(rows[r][c], str)]
         if not idx:
             continue
         texts = [rows[r][c] for r in idx]
-        fonts = [grid.fonts[r][c] if grid.fonts and c < len(grid.fonts[r]) else None for r in idx] \
-            if grid.fonts else None
+        if file_font:
+            fonts = [file_font] * len(idx)
+        else:
+            fonts = [grid.fonts[r][c] if grid.fonts and c < len(grid.fonts[r]) else None for r in idx] \
+                if grid.fonts else None
         fixed, enc = repair_column(texts, fonts)
         if enc:
             found = found or enc
@@ -174,6 +316,19 @@ def find_campaign(campaigns: pd.DataFrame, year: int, text: str) -> tuple[str | 
             return hits[0], f"khớp {col}"
         if len(set(hits)) > 1 and col != "title":
             continue
+    # a short name that opens the title ("Nghị quyết Trung ương 4 khóa XII" for "Nghị quyết Trung
+    # ương 4 khóa XII về tăng cường …"): the longest leading phrase of a title found in the text
+    prefixes = []
+    for r in camps.itertuples(index=False):
+        tw = fold(str(r.title)).split()
+        k = len(tw)
+        while k >= 5 and f" {' '.join(tw[:k])} " not in folded:
+            k -= 1
+        if k >= 5:
+            prefixes.append((k, r.campaign_id))
+    prefixes.sort(reverse=True)
+    if prefixes and (len(prefixes) == 1 or prefixes[1][0] < prefixes[0][0]):
+        return prefixes[0][1], "khớp phần đầu tiêu đề"
     scores = []
     words = set(folded.split())
     for r in camps.itertuples(index=False):
@@ -210,8 +365,50 @@ def discover(raw_dir: Path) -> list[Path]:
     return out
 
 
+class CampaignFinder:
+    """:func:`find_campaign` with a cache (the same titles recur in every sheet of a folder)."""
+
+    def __init__(self, campaigns: pd.DataFrame) -> None:
+        self.campaigns = campaigns
+        self._by_year = {int(y): g for y, g in campaigns.groupby("year")} if len(campaigns) else {}
+        self._cache: dict[tuple[int, str], tuple[str | None, str]] = {}
+
+    def __call__(self, year: int, text: str) -> tuple[str | None, str]:
+        """(campaign id or None, explanation) for a year and a text naming the campaign."""
+        key = (int(year), text)
+        if key not in self._cache:
+            camps = self._by_year.get(int(year), self.campaigns.iloc[0:0])
+            self._cache[key] = find_campaign(camps, int(year), text)
+        return self._cache[key]
+
+
+@dataclass
+class _Run:
+    """Mutable state of one ingest run."""
+
+    units: pd.DataFrame
+    campaigns: pd.DataFrame
+    matcher: UnitMatcher
+    finder: CampaignFinder
+    mapping: dict[str, dict]
+    staged: dict[str, list[dict]] = field(default_factory=lambda: {t: [] for t in SHEET_TABLES})
+    frames: dict[str, list[pd.DataFrame]] = field(default_factory=lambda: {t: [] for t in SHEET_TABLES})
+    quarantine: list[dict] = field(default_factory=list)
+    findings: list[dict] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    seen_keys: dict[tuple, str] = field(default_factory=dict)
+    #: (table, year or campaign id) -> (unit ids with figures from a member register, its file)
+    register_units: dict[tuple[str, object], tuple[frozenset[str], str]] = field(default_factory=dict)
+
+
 def ingest(raw_dir: Path, out_dir: Path, progress: Callable[[str], None] | None = None) -> IngestResult:
     """Read every raw file and write the canonical tables, quarantine and manifest.
+
+    Member registers and attendance lists (CSV or Parquet, recognised by their columns, see
+    :func:`analysis.intake.register.classify_columns`) are aggregated first, one year at a time;
+    then every sheet of every workbook or other CSV is read. A unit-year (or unit-campaign) that a
+    register already gave is not taken again from a workbook: the workbook row is quarantined as
+    ``duplicate_key``.
 
     Args:
         raw_dir: The raw folder (read-only).
@@ -219,7 +416,8 @@ def ingest(raw_dir: Path, out_dir: Path, progress: Callable[[str], None] | None 
         progress: Called with one line per file (for the command line).
 
     Raises:
-        IngestError: The raw folder, ``units.csv`` or ``campaigns.csv`` is missing or broken.
+        IngestError: The raw folder, ``units.csv``, ``campaigns.csv`` or ``mapping.yaml`` is
+            missing or broken.
     """
     raw_dir = Path(raw_dir)
     if not raw_dir.is_dir():
@@ -231,58 +429,56 @@ def ingest(raw_dir: Path, out_dir: Path, progress: Callable[[str], None] | None 
     targets = (read_reference_csv(raw_dir / "targets.csv", None,
                                   ["unit_id", "indicator", "from_year", "threshold_pct"])
                if (raw_dir / "targets.csv").is_file() else None)
-    mapping = _load_mapping(raw_dir)
+    run = _Run(units, campaigns, UnitMatcher(units), CampaignFinder(campaigns), load_mapping(raw_dir))
     dataset = {}
     if (raw_dir / "dataset.yaml").is_file():
         dataset = yaml.safe_load((raw_dir / "dataset.yaml").read_text(encoding="utf-8")) or {}
-    matcher = UnitMatcher(units)
 
-    staged: dict[str, list[dict]] = {t: [] for t in ("membership", "study_participation", "unit_ratings",
-                                                     "member_ratings")}
-    quarantine: list[dict] = []
-    findings: list[dict] = []
     files_manifest: list[dict] = []
-    errors: list[str] = []
-    seen_keys: dict[tuple, str] = {}
-
     for path in sorted(raw_dir.glob("*")):
         if path.parent == raw_dir and path.name in REFERENCE_FILES + ("dataset.yaml", "mapping.yaml"):
             files_manifest.append({"file": path.name, "kind": "reference", "sha256": store.sha256_file(path),
                                    "status": "ingested"})
 
+    entries: dict[str, dict] = {}
+    flat: list[_FlatFile] = []
+    workbooks: list[tuple[Path, str]] = []
     for path in discover(raw_dir):
         rel = path.relative_to(raw_dir).as_posix()
         entry: dict = {"file": rel, "kind": "data", "sha256": store.sha256_file(path), "sheets": []}
-        files_manifest.append(entry)
+        entries[rel] = entry
+        if path.suffix.lower() in TABULAR:
+            try:
+                info = table_info(path, rel)
+            except ReadError as exc:
+                _unreadable(run, entry, str(exc))
+                continue
+            kind, why = register.classify_columns(info.columns)
+            if kind is not None:
+                flat.append(_FlatFile(path, rel, info, kind, register.map_columns(info.columns), entry))
+                continue
+            if path.suffix.lower() == ".parquet":
+                rows = info.rows or 0
+                entry.update(status="skipped", reason=f"tệp Parquet {why}")
+                entry["sheets"].append({"sheet": "", "status": "skipped", "reason": f"tệp Parquet {why}",
+                                        "rows_read": rows, "rows_kept": 0, "rows_excluded": rows,
+                                        "rows_quarantined": 0})
+                continue
+        workbooks.append((path, rel))
+
+    _ingest_flat(run, flat, progress)
+    for path, rel in workbooks:
         if progress:
             progress(rel)
-        try:
-            grids = read_source(path, rel)
-        except ReadError as exc:
-            entry.update(status="unreadable", reason=str(exc))
-            errors.append(str(exc))
-            continue
-        except Exception as exc:  # noqa: BLE001 - any reader failure is reported, never a traceback
-            msg = f"{rel}: không đọc được ({type(exc).__name__}: {exc})"
-            entry.update(status="unreadable", reason=msg)
-            errors.append(msg)
-            continue
-        entry["status"] = "ingested"
-        if grids and grids[0].encoding:
-            entry["encoding"] = grids[0].encoding
-        for grid in grids:
-            sheet_entry = _ingest_sheet(grid, rel, path, units, campaigns, matcher, mapping, staged,
-                                        quarantine, findings, seen_keys)
-            entry["sheets"].append(sheet_entry)
-        if entry["sheets"] and all(s["status"] == "skipped" for s in entry["sheets"]):
-            entry["status"] = "skipped"
+        _ingest_workbook(run, path, rel, entries[rel])
+    files_manifest.extend(entries[rel] for rel in sorted(entries))
 
-    tables = {
-        "units": units,
-        "campaigns": campaigns,
-        **{name: (pd.DataFrame(rows) if rows else schema.empty(name)) for name, rows in staged.items()},
-        "quarantine": pd.DataFrame(quarantine) if quarantine else schema.empty("quarantine"),
-    }
+    tables = {"units": units, "campaigns": campaigns, "quarantine": _frame(run.quarantine, "quarantine")}
+    for name in SHEET_TABLES:  # conformed (typed, sorted) once, by store.write_processed
+        parts = [pd.DataFrame(run.staged[name])] if run.staged[name] else []
+        parts += [f for f in run.frames[name] if len(f)]
+        tables[name] = (parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)) \
+            if parts else schema.empty(name)
     if merges is not None:
         merges = merges.assign(year=pd.to_numeric(merges["year"]).astype("Int64"))
         tables["merges"] = merges[["from_unit_id", "to_unit_id", "year"]].astype(
@@ -298,15 +494,16 @@ def ingest(raw_dir: Path, out_dir: Path, progress: Callable[[str], None] | None 
             "threshold_pct": pd.to_numeric(t["threshold_pct"]).astype("Float64"),
         })
     sheets = [s for f in files_manifest for s in f.get("sheets", [])]
+    data_files = [f for f in files_manifest if f["kind"] == "data"]
     manifest = {
         "package_version": __version__,
         "raw_dir": raw_dir.name,
         "dataset": dataset,
         "files": files_manifest,
-        "findings": findings,
+        "findings": sorted(run.findings, key=_finding_key),
         "totals": {
-            "files": len([f for f in files_manifest if f["kind"] == "data"]),
-            "files_unreadable": len([f for f in files_manifest if f.get("status") == "unreadable"]),
+            "files": len(data_files),
+            "files_unreadable": len([f for f in data_files if f.get("status") == "unreadable"]),
             "sheets_skipped": len([s for s in sheets if s["status"] == "skipped"]),
             "rows_read": sum(s["rows_read"] for s in sheets),
             "rows_kept": sum(s["rows_kept"] for s in sheets),
@@ -315,35 +512,253 @@ def ingest(raw_dir: Path, out_dir: Path, progress: Callable[[str], None] | None 
         },
     }
     written = store.write_processed(Path(out_dir), tables, manifest)
-    return IngestResult(written, tables, errors)
+    return IngestResult(written, tables, run.errors)
 
 
-def _ingest_sheet(grid, rel, path, units, campaigns, matcher, mapping, staged, quarantine, findings,
-                  seen_keys) -> dict:
-    pins = _sheet_pins(mapping, rel, grid.sheet)
+def _finding_key(f: dict) -> tuple:
+    return (str(f.get("source_file", "")), str(f.get("sheet", "")), f.get("row_number") or 0, str(f.get("check")),
+            str(f.get("field", "")), ",".join(f.get("unit_ids") or []))
+
+
+def _frame(rows: list[dict], table: str) -> pd.DataFrame:
+    return pd.DataFrame(rows) if rows else schema.empty(table)
+
+
+def _unreadable(run: _Run, entry: dict, message: str) -> None:
+    entry.update(status="unreadable", reason=message)
+    run.errors.append(message)
+
+
+# ---------------------------------------------------------------------------------------------
+# Member registers and attendance lists (flat files), one year at a time
+# ---------------------------------------------------------------------------------------------
+
+@dataclass
+class _FlatFile:
+    path: Path
+    rel: str
+    info: TableInfo
+    kind: str
+    columns: dict[str, str]
+    entry: dict
+    #: Per-row year (-1: none, -2: invalid) when the file has a year column, else None.
+    row_years: np.ndarray | None = None
+    first_row: int = 1
+    counts: dict = field(default_factory=lambda: {"rows_read": 0, "rows_kept": 0, "rows_excluded": 0,
+                                                  "rows_quarantined": 0, "excluded": {}})
+    years: set[int] = field(default_factory=set)
+
+
+_FLAT_COLUMNS = {"member_register": ("member_id", "unit_id", "is_exempt", "rating_label"),
+                 "attendance": ("member_id", "campaign_id")}
+
+
+def _ingest_flat(run: _Run, files: list[_FlatFile], progress: Callable[[str], None] | None) -> None:
+    """Aggregate member registers and attendance lists year by year (see :mod:`.register`)."""
+    plan: dict[int, list[_FlatFile]] = {}
+    for f in files:
+        if progress:
+            progress(f.rel)
+        f.first_row = 1 if f.path.suffix.lower() == ".parquet" else 2
+        folder_year = layout.year_from_path(f.rel)
+        if "year" in f.columns:
+            try:
+                table = read_table_columns(f.path, f.rel, f.info, {"year": f.columns["year"]}, ("year",))
+            except ReadError as exc:
+                _unreadable(run, f.entry, str(exc))
+                continue
+            f.row_years = _row_years(table.column("year"), folder_year)
+            years = {int(y) for y in np.unique(f.row_years) if y >= 0}
+            if f.row_years.size and (f.row_years < 0).any():
+                _flat_year_problems(run, f)
+            if years == {folder_year} and not (f.row_years < 0).any():
+                f.row_years = None  # the whole file is the folder's year: no filtering
+        elif folder_year is not None:
+            years = {folder_year}
+        else:
+            reason = "không xác định được năm: tệp không nằm trong thư mục năm (data/raw/<năm>/) và không có cột năm"
+            f.entry.update(status="skipped", reason=reason)
+            rows = f.info.rows if f.info.rows is not None else 0
+            f.entry["sheets"].append({"sheet": "", "status": "skipped", "reason": reason, "table": f.kind,
+                                      "rows_read": rows, "rows_kept": 0, "rows_excluded": rows,
+                                      "rows_quarantined": 0})
+            continue
+        for y in sorted(years):
+            plan.setdefault(y, []).append(f)
+    for year in sorted(plan):
+        regs, atts = [], []
+        for f in plan[year]:
+            try:
+                source = _flat_source(f, year)
+            except ReadError as exc:
+                _unreadable(run, f.entry, str(exc))
+                continue
+            (regs if f.kind == "member_register" else atts).append(source)
+        by_rel = {f.rel: f for f in plan[year]}
+        try:
+            result = register.aggregate_year(year, regs, atts, run.units, run.campaigns)
+        except ratings.SchemeError as exc:
+            for f in plan[year]:
+                _unreadable(run, f.entry, f"{f.rel}: năm {year}: {exc}")
+            continue
+        for rel, c in result.counts.items():
+            f = by_rel[rel]
+            f.years.add(year)
+            for k in ("rows_read", "rows_kept", "rows_excluded", "rows_quarantined"):
+                f.counts[k] += c[k]
+            for k, v in c["excluded"].items():
+                f.counts["excluded"][k] = f.counts["excluded"].get(k, 0) + v
+        for name in ("membership", "member_ratings", "study_participation"):
+            frame = getattr(result, name)
+            if len(frame):
+                run.frames[name].append(frame)
+        files_of = ", ".join(s.file for s in regs)
+        run.register_units[("membership", year)] = (result.units, files_of)
+        run.register_units[("member_ratings", year)] = (result.units, files_of)
+        if len(result.study_participation):
+            for cid in result.study_participation["campaign_id"].unique():
+                run.register_units[("study_participation", str(cid))] = (result.units, files_of)
+        run.quarantine.extend(result.quarantine.to_dict("records") if len(result.quarantine) else [])
+        run.findings.extend(result.findings)
+        del regs, atts, result
+    for f in files:
+        if f.entry.get("status") in ("unreadable", "skipped"):
+            continue
+        sheet = {"sheet": "", "status": "ingested", "table": f.kind, **f.counts,
+                 "columns": {v: k for k, v in sorted(f.columns.items())}}
+        if f.info.encoding:
+            f.entry["encoding"] = f.info.encoding
+        sheet["years"] = sorted(f.years)
+        if len(f.years) == 1:
+            sheet["year"] = next(iter(f.years))
+        f.entry["status"] = "ingested"
+        f.entry["sheets"].append(sheet)
+
+
+def _row_years(col: pa.ChunkedArray, default: int | None) -> np.ndarray:
+    """Year of each row from a year column: -1 when missing (and no folder year), -2 when invalid."""
+    from analysis.intake.rows import RowError, read_year
+
+    codes, values = register.encode_column(col)
+    table = []
+    for v in values:
+        try:
+            y = read_year(v)
+        except RowError:
+            y = -2
+        table.append(default if y is None and default is not None else (-1 if y is None else y))
+    table.append(default if default is not None else -1)  # null cells
+    return np.asarray(table, dtype=np.int32)[codes]
+
+
+def _flat_year_problems(run: _Run, f: _FlatFile) -> None:
+    """Quarantine the rows of a flat file whose year is missing or invalid (counted once)."""
+    assert f.row_years is not None
+    bad = np.flatnonzero(f.row_years < 0)
+    codes = np.where(f.row_years[bad] == -1, "year_missing", "year_invalid")
+    source = register.Source(f.rel, pa.table({"_": pa.nulls(len(f.row_years))}), first_row=f.first_row)
+    table = "member_register" if f.kind == "member_register" else "study_participation"
+    run.quarantine.extend(register.quarantine_entries(
+        source, bad, codes, np.full(len(bad), None, dtype=object),
+        lambda code, _v: register.REASONS.get(code, "Cột năm không phải là năm hợp lệ"), table, "value"))
+    f.counts["rows_read"] += len(bad)
+    f.counts["rows_quarantined"] += len(bad)
+
+
+def _flat_source(f: _FlatFile, year: int) -> register.Source:
+    wanted = {k: v for k, v in f.columns.items() if k in _FLAT_COLUMNS[f.kind]}
+    table = read_table_columns(f.path, f.rel, f.info, wanted, ("unit_id", "rating_label", "campaign_id"))
+    if f.row_years is None:
+        return register.Source(f.rel, table, first_row=f.first_row)
+    positions = np.flatnonzero(f.row_years == year)
+    return register.Source(f.rel, table.take(pa.array(positions)), row_numbers=positions + f.first_row)
+
+
+# ---------------------------------------------------------------------------------------------
+# Workbooks and other CSV files, sheet by sheet
+# ---------------------------------------------------------------------------------------------
+
+def _ingest_workbook(run: _Run, path: Path, rel: str, entry: dict) -> None:
+    try:
+        grids = read_source(path, rel)
+    except ReadError as exc:
+        _unreadable(run, entry, str(exc))
+        return
+    except Exception as exc:  # noqa: BLE001 - any reader failure is reported, never a traceback
+        _unreadable(run, entry, f"{rel}: không đọc được ({type(exc).__name__}: {exc})")
+        return
+    entry["status"] = "ingested"
+    if grids and grids[0].encoding:
+        entry["encoding"] = grids[0].encoding
+    if not grids:
+        entry.update(status="skipped", reason="sổ tính không có trang nào")
+    for grid in grids:
+        entry["sheets"].append(_ingest_sheet(run, grid, rel, path))
+    if entry["sheets"] and all(s["status"] == "skipped" for s in entry["sheets"]):
+        entry["status"] = "skipped"
+        entry.setdefault("reason", "không trang nào có số liệu nhận ra được")
+
+
+def _skip(entry: dict, reason: str, rows: int) -> dict:
+    entry.update(status="skipped", reason=reason, rows_read=rows, rows_kept=0, rows_excluded=rows,
+                 rows_quarantined=0)
+    return entry
+
+
+def _column_years(grid: Grid, header: layout.Header) -> list[int]:
+    """Years written in a year column, most frequent first."""
+    from analysis.intake.rows import RowError, read_year
+
+    col = header.column_of("year")
+    counts: dict[int, int] = {}
+    for row in grid.rows[header.last_row + 1:]:
+        try:
+            y = read_year(row[col]) if col is not None and col < len(row) else None
+        except RowError:
+            y = None
+        if y is not None:
+            counts[y] = counts.get(y, 0) + 1
+    return sorted(counts, key=lambda y: (-counts[y], y))
+
+
+def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict:
+    pins = sheet_pins(run.mapping, rel, grid.sheet)
     entry: dict = {"sheet": grid.sheet, "rows_read": 0, "rows_kept": 0, "rows_excluded": 0,
                    "rows_quarantined": 0}
+    if pins:
+        entry["pins"] = sorted(pins)
     if pins.get("skip"):
-        entry.update(status="skipped", reason="bỏ qua theo mapping.yaml", rows_read=len(grid.rows),
-                     rows_excluded=len(grid.rows))
-        return entry
+        return _skip(entry, "bỏ qua theo mapping.yaml", len(grid.rows))
     grid, encoding = repair_grid(grid)
     if encoding:
         entry["legacy_encoding"] = encoding
     year = pins.get("year")
     year_source = "mapping" if year else None
-    title = layout.title_text(grid, None)
+    pinned = None
+    if pins.get("header_rows") is not None:
+        hr = pins["header_rows"] if isinstance(pins["header_rows"], list) else [pins["header_rows"]]
+        pinned = (hr[0] - 1, hr[-1] - 1)
+    overrides = pins.get("columns")
+    # the title is what stands above the header: find the header once without a year first
+    first_look = layout.detect_header(grid, None, overrides, pinned)
+    title = layout.title_text(grid, first_look)
     if year is None:
         year = layout.year_from_title(title)
         year_source = "title" if year else None
     if year is None:
         year = layout.year_from_path(rel)
         year_source = "path" if year else None
-    header = layout.detect_header(grid, year, pins.get("columns"))
+    # rating-level columns are only recognised knowing the year's scheme
+    header = first_look if year is None or (first_look is not None and not first_look.unmapped) \
+        else layout.detect_header(grid, year, overrides, pinned)
+    column_years: list[int] = []
+    if header is not None and "year" in header.fields.values():
+        column_years = _column_years(grid, header)
+        if year is None and column_years:  # read rating-level headers in the sheet's main year
+            header = layout.detect_header(grid, column_years[0], overrides, pinned) or header
     if header is None:
-        entry.update(status="skipped", reason="không tìm thấy dòng tiêu đề cột (cần cột tên/mã đơn vị)",
-                     rows_read=len(grid.rows), rows_excluded=len(grid.rows))
-        return entry
+        return _skip(entry, "không tìm thấy dòng tiêu đề cột (cần cột tên/mã đơn vị và ít nhất một cột số liệu)",
+                     len(grid.rows))
     table, why = (pins["table"], "theo mapping.yaml") if pins.get("table") else layout.classify(header)
     body = len(grid.rows) - header.last_row - 1
     entry.update(header_rows=[header.first_row + 1, header.last_row + 1], columns={
@@ -354,37 +769,48 @@ def _ingest_sheet(grid, rel, path, units, campaigns, matcher, mapping, staged, q
         entry["unmapped_columns"] = header.unmapped
     entry["rows_header"] = header.last_row + 1
     if table is None:
-        entry.update(status="skipped", reason=why, rows_read=body, rows_excluded=body)
-        return entry
+        return _skip(entry, why, body)
     entry["table"] = table
     title = layout.title_text(grid, header)
-    if year is None:
-        entry.update(status="skipped", reason="không xác định được năm (thư mục, cột hoặc tiêu đề)",
-                     rows_read=body, rows_excluded=body)
-        return entry
-    entry.update(year=int(year), year_source=year_source)
+    if year is None and not column_years:
+        return _skip(entry, "không xác định được năm (thư mục, cột năm hoặc tiêu đề)", body)
+    entry.update(year=int(year) if year is not None else None,
+                 year_source=year_source if year is not None else "column")
+    if column_years:
+        entry["year_column"] = True
     campaign_id = None
+    has_campaign_column = "campaign" in header.fields.values()
     if table == "study_participation":
         campaign_id = pins.get("campaign_id")
-        if campaign_id is None:
-            campaign_id, reason = find_campaign(campaigns, int(year), f"{title} {grid.sheet}")
-            if campaign_id is None:
-                entry.update(status="skipped", reason=reason, rows_read=body, rows_excluded=body)
-                return entry
+        if campaign_id is None and year is not None:
+            campaign_id, reason = run.finder(int(year), f"{title} {grid.sheet}")
+            if campaign_id is None and not has_campaign_column and not column_years:
+                return _skip(entry, reason, body)
+        elif campaign_id is not None and campaign_id not in set(run.campaigns["campaign_id"]):
+            return _skip(entry, f"mapping.yaml ghim đợt '{campaign_id}' không có trong campaigns.csv", body)
         entry["campaign_id"] = campaign_id
-    scope = matcher.scope_of(f"{title} {path.stem.replace('-', ' ')}", int(year))
+    scope_year = int(year) if year is not None else column_years[0]
+    scope = pins.get("scope") or run.matcher.scope_of(f"{title} {path.stem.replace('-', ' ')}", scope_year)
     entry["scope"] = scope
-    res: SheetResult = stage_sheet(grid, header, table, int(year), campaign_id, matcher, scope)
+    res: SheetResult = stage_sheet(grid, header, table, int(year) if year is not None else None, campaign_id,
+                                   run.matcher, scope, run.finder, f"{title} {grid.sheet}")
     key_cols = schema.TABLES[table].key
     by_row: dict[int, list[dict]] = {}
     for row_number, rec in res.records:
         by_row.setdefault(row_number, []).append(rec)
     kept = 0
+    years_seen: set[int] = set()
+    campaigns_seen: set[str] = set()
     for row_number, recs in by_row.items():
+        first = recs[0]
+        slot = ("study_participation", first["campaign_id"]) if table == "study_participation" \
+            else (table, first["year"])
+        reg = run.register_units.get(slot)
         keys = [(table, *(rec[k] for k in key_cols)) for rec in recs]
-        earlier = next((seen_keys[k] for k in keys if k in seen_keys), None)
+        earlier = next((run.seen_keys[k] for k in keys if k in run.seen_keys), None)
+        if earlier is None and reg is not None and first["unit_id"] in reg[0]:
+            earlier = f"danh sách đảng viên {reg[1]}"
         if earlier is not None:
-            first = recs[0]
             res.quarantine.append({
                 "source_file": rel, "sheet": grid.sheet, "row_number": row_number, "table": table,
                 "reason_code": "duplicate_key",
@@ -393,14 +819,23 @@ def _ingest_sheet(grid, rel, path, units, campaigns, matcher, mapping, staged, q
                 "raw_values": json.dumps(recs, ensure_ascii=False, default=str)})
             continue
         for k in keys:
-            seen_keys[k] = f"{rel} [{grid.sheet}] dòng {row_number}"
-        staged[table].extend(recs)
+            run.seen_keys[k] = f"{rel} [{grid.sheet}] dòng {row_number}"
+        run.staged[table].extend(recs)
         kept += 1
-    quarantine.extend(res.quarantine)
-    findings.extend(res.findings)
+        if "year" in first:
+            years_seen.add(int(first["year"]))
+        if first.get("campaign_id"):
+            campaigns_seen.add(str(first["campaign_id"]))
+    res.quarantine.sort(key=lambda q: q["row_number"])
+    run.quarantine.extend(res.quarantine)
+    run.findings.extend(res.findings)
+    if column_years:
+        entry["years"] = sorted(years_seen)
+    if has_campaign_column or (column_years and table == "study_participation"):
+        entry["campaigns"] = sorted(campaigns_seen)
     entry.update(status="ingested", rows_read=body, rows_kept=kept,
                  rows_excluded=sum(res.excluded.values()), excluded=res.excluded,
-                 rows_quarantined=len(res.quarantine))
+                 rows_quarantined=len({q["row_number"] for q in res.quarantine}))
     return entry
 
 

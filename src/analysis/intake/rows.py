@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -193,24 +194,63 @@ def pct_mismatch(stated: object, numerator: float, denominator: float) -> float 
     return None if abs(value - computed) <= tolerance else computed
 
 
-def stage_sheet(grid: Grid, header: Header, table: str, year: int, campaign_id: str | None,
-                matcher: UnitMatcher, scope: str | None) -> SheetResult:
+def read_year(value: object) -> int | None:
+    """The year in a year cell: 2016, 2016.0, "2016", "Năm 2016"; None when blank.
+
+    Raises:
+        RowError: Not a plausible year (1945–2100).
+
+    Example:
+        >>> read_year("Năm 2016"), read_year(2014.0), read_year(None)
+        (2016, 2014, None)
+    """
+    if is_blank(value):
+        return None
+    year: int | None = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        year = int(value) if float(value).is_integer() else None
+    elif isinstance(value, str):
+        digits = [w for w in fold(value).split() if w.isdigit()]
+        year = int(digits[0]) if len(digits) == 1 else None
+    elif hasattr(value, "year"):  # a date cell
+        year = int(value.year)  # type: ignore[attr-defined]
+    if year is None or not 1945 <= year <= 2100:
+        raise RowError("year_invalid", f"Cột năm: '{value}' không phải là năm hợp lệ")
+    return year
+
+
+#: Resolves the campaign of a row: (year, text naming it) -> (campaign id or None, explanation).
+CampaignResolver = Callable[[int, str], tuple[str | None, str]]
+
+
+def stage_sheet(grid: Grid, header: Header, table: str, year: int | None, campaign_id: str | None,
+                matcher: UnitMatcher, scope: str | None, resolve_campaign: CampaignResolver | None = None,
+                title: str = "") -> SheetResult:
     """Stage the body rows of one classified sheet.
+
+    A sheet with a year column (several years in one sheet) gives each row the year of its cell
+    (a blank cell falls back to the sheet's year); a study sheet with a campaign column resolves
+    each row's campaign from its cell. Rating-level columns are re-read in each row's year, since
+    the same header may name another level (or none) under another year's scheme.
 
     Args:
         grid: The sheet.
         header: Its detected header.
         table: The canonical table it feeds.
-        year: The sheet's year.
-        campaign_id: The campaign (study sheets only).
+        year: The sheet's year (None when only a year column gives it).
+        campaign_id: The sheet's campaign (study sheets without a campaign column).
         matcher: Unit matcher over units.csv.
         scope: The committee the sheet belongs to, if known.
+        resolve_campaign: Finds a campaign from a year and a text (campaign cells, or the title for
+            rows of another year than the sheet's).
+        title: Title text of the sheet (used with ``resolve_campaign``).
     """
     res = SheetResult()
     cols = {f: c for c, f in header.fields.items()}
     labels = header.labels
     sums: dict[str, float] = {}
     after_total = False
+    level_cache: dict[int, list[tuple[int, ratings.Level]] | None] = {}
 
     def cell(row: list[object], fld: str) -> object:
         c = cols.get(fld)
@@ -225,6 +265,26 @@ def stage_sheet(grid: Grid, header: Header, table: str, year: int, campaign_id: 
         res.findings.append({"check": check, "source_file": grid.source_file, "sheet": grid.sheet,
                              "row_number": r + 1, "table": table, "unit_ids": unit_ids,
                              "message": message, **extra})
+
+    def levels_in(row_year: int) -> list[tuple[int, ratings.Level]] | None:
+        """Level columns read in ``row_year``'s scheme (None: a level header names no level then)."""
+        if row_year not in level_cache:
+            if row_year == year or not header.levels:
+                level_cache[row_year] = sorted(header.levels.items())
+            else:
+                found = []
+                for c, _ in sorted(header.levels.items()):
+                    text = labels[c].split(" / ")[-1]
+                    try:
+                        lv = ratings.match_header_level(text, row_year, "member")
+                    except ratings.SchemeError:
+                        lv = None
+                    if lv is None or lv.is_special:
+                        found = None
+                        break
+                    found.append((c, lv))
+                level_cache[row_year] = found
+        return level_cache[row_year]
 
     numeric_fields = [f for f in cols if f in (
         "members_total", "members_exempt", "members_eligible", "members_attended", "members_attended_makeup",
@@ -247,18 +307,42 @@ def stage_sheet(grid: Grid, header: Header, table: str, year: int, campaign_id: 
             _accumulate(sums, f, cell(row, f))
         for c, level in level_cols:
             _accumulate(sums, f"level:{level.rating_code}", row[c] if c < len(row) else None)
-        m = matcher.match(cell(row, "unit_name"), cell(row, "unit_code"), year, scope)
+        try:
+            row_year = read_year(cell(row, "year")) if "year" in cols else None
+        except RowError as exc:
+            quarantine(r, exc.code, str(exc))
+            continue
+        row_year = row_year if row_year is not None else year
+        if row_year is None:
+            quarantine(r, "year_missing", "Không xác định được năm của dòng (ô năm trống, tiêu đề và thư mục "
+                                          "không ghi năm)")
+            continue
+        row_campaign = campaign_id
+        if table == "study_participation":
+            text = cell(row, "campaign")
+            if not is_blank(text) or (row_year != year and campaign_id is not None) or campaign_id is None:
+                probe = str(text) if not is_blank(text) else title
+                row_campaign, why = resolve_campaign(row_year, probe) if resolve_campaign else (None, "")
+                if row_campaign is None:
+                    quarantine(r, "campaign_unknown", f"Không xác định được đợt học tập: {why}")
+                    continue
+        m = matcher.match(cell(row, "unit_name"), cell(row, "unit_code"), row_year, scope)
         if m.unit_id is None:
             quarantine(r, m.reason_code or "unit_unknown", m.reason or "Không xác định được đơn vị")
             continue
+        row_levels = levels_in(row_year) if table == "member_ratings" else level_cols
+        if row_levels is None:
+            quarantine(r, "level_header_invalid", f"Tiêu đề cột mức xếp loại không thuộc thang của năm {row_year} "
+                                                  f"(đơn vị {m.unit_id})")
+            continue
         try:
-            records = _records(table, row, cols, labels, level_cols, m.unit_id, year, campaign_id)
+            records = _records(table, row, cols, labels, row_levels, m.unit_id, row_year, row_campaign)
         except RowError as exc:
             quarantine(r, exc.code, f"{exc} (đơn vị {m.unit_id})")
             continue
         for rec in records:
             res.records.append((r + 1, rec))
-        _row_checks(table, row, cols, records, r, finding, m.unit_id, year)
+        _row_checks(table, row, cols, records, r, finding, m.unit_id, row_year)
     return res
 
 
@@ -313,7 +397,8 @@ def _records(table, row, cols, labels, level_cols, unit_id, year, campaign_id) -
         if "public_target" in cols and not is_blank(get("public_target")):
             target = read_count(get("public_target"), label("public_target"), required=False)
         p_att = None
-        if "public_attended" in cols:
+        if "public_attended" in cols and (target is not None or not is_blank(get("public_attended"))):
+            # a blank or "-" is 0 people where a target was set, no figure at all otherwise
             p_att = read_count(get("public_attended"), label("public_attended"), required=False)
         if "is_held" in cols:
             held = read_flag(get("is_held"))

@@ -81,12 +81,13 @@ class UnitMatcher:
 
     def __init__(self, units: pd.DataFrame) -> None:
         self.units = units
-        self._ids = set(units["unit_id"].astype(str))
+        self._ids_cache: set[str] | None = None
         self._by_year: dict[int, pd.DataFrame] = {}
         self._subtrees: dict[tuple[str, int], frozenset[str]] = {}
         self._index: dict[int, dict[str, set[str]]] = {}
         self._active_ids: dict[int, frozenset[str]] = {}
         self._all_keys: dict[str, set[str]] | None = None
+        self._committees: dict[int, list[tuple[str, str]]] = {}
 
     def _subtree(self, scope: str, year: int) -> frozenset[str]:
         key = (scope, year)
@@ -108,21 +109,35 @@ class UnitMatcher:
             self._active_ids[year] = frozenset(df["unit_id"].astype(str))
         return self._by_year[year]
 
+    @property
+    def _ids(self) -> set[str]:
+        """Every unit id of units.csv (built on first use: a national tree has ~400 000)."""
+        if self._ids_cache is None:
+            self._ids_cache = set(self.units["unit_id"].to_numpy(dtype=object, na_value=""))
+        return self._ids_cache
+
+    def _committee_keys(self, year: int) -> list[tuple[str, str]]:
+        """(folded key, unit id) of every committee (unit with children) active in ``year``."""
+        if year not in self._committees:
+            active = self._active(year)
+            parents = set(active["parent_id"].dropna().astype(str))
+            keys = []
+            for uid, folded in zip(active["unit_id"].astype(str), active["folded"], strict=True):
+                if uid in parents:
+                    keys.extend((k, uid) for k in (folded, fold(uid.replace("-", " "))) if k)
+            self._committees[year] = keys
+        return self._committees[year]
+
     def scope_of(self, text: str, year: int) -> str | None:
         """The committee (non-leaf unit) whose full name appears in ``text`` (title rows, file name).
 
         The longest matching name wins, so "Đảng bộ phường Tân Thanh" beats "Tân Thanh".
         """
-        active = self._active(year)
         folded = f" {fold(text)} "
         best, best_len = None, 0
-        parents = set(active["parent_id"].dropna().astype(str))
-        for row in active.itertuples(index=False):
-            if row.unit_id not in parents:
-                continue
-            for key in (row.folded, fold(str(row.unit_id).replace("-", " "))):
-                if key and f" {key} " in folded and len(key) > best_len:
-                    best, best_len = row.unit_id, len(key)
+        for key, uid in self._committee_keys(year):
+            if len(key) > best_len and f" {key} " in folded:
+                best, best_len = uid, len(key)
         return best
 
     def match(self, name: object, code: object, year: int, scope: str | None) -> UnitMatch:

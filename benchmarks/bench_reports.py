@@ -1,0 +1,126 @@
+"""Per-report wall time against the floor, and the speed-up of ``--jobs 2``.
+
+The floor is papermill executing a trivial one-cell notebook (one plotly figure shown as HTML)
+and exporting it to HTML, measured in the same run on the same machine. A report is one
+``reports.render_job`` of an annual dashboard (input hash, data-quality gate, papermill, export,
+metrics.json/xlsx, provenance), forced to re-render.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_reports.py [--data DIR] [--unit tan-thanh] [--year 2024]
+        [--repeat 3] [--batch-years 2023-2024] [--json]
+
+Not part of ``make test``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def floor_seconds(work: Path, repeat: int) -> list[float]:
+    """Wall times of papermill + HTML export of a trivial one-cell plotly notebook."""
+    import nbformat
+    import papermill as pm
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from analysis import reports
+
+    nb = new_notebook(cells=[new_code_cell(
+        "import plotly.graph_objects as go\nfrom IPython.display import HTML, display\n"
+        "display(HTML(go.Figure(go.Bar(x=[1, 2], y=[3, 4])).to_html(full_html=False, include_plotlyjs=False)))")],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+                  "language_info": {"name": "python"}})
+    src = work / "trivial.ipynb"
+    nbformat.write(nb, src)
+    times = []
+    for i in range(repeat):
+        start = time.perf_counter()
+        out = work / f"trivial-{i}.ipynb"
+        pm.execute_notebook(str(src), str(out), kernel_name="python3", progress_bar=False, cwd=str(work))
+        (work / f"trivial-{i}.html").write_text(reports.export_html(out), encoding="utf-8")
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def report_seconds(data: Path, out: Path, unit: str, year: int, repeat: int) -> list[float]:
+    """Wall times of one forced annual report."""
+    from analysis import reports
+
+    params = reports.build_params("annual", unit_id=unit, year=year, data_dir=data)
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = reports.render_job("annual", params, out, force=True)
+        if result.status != "rendered":
+            raise SystemExit(f"report failed: {result.error}")
+        times.append(time.perf_counter() - start)
+    return times
+
+
+def batch_seconds(data: Path, out: Path, years: tuple[int, int], jobs: int) -> tuple[float, int]:
+    """Wall time and report count of a forced batch of grassroots organisations."""
+    from analysis import reports
+
+    start = time.perf_counter()
+    summary = reports.render_batch(data, out, level="co_so", years=years, jobs=jobs, force=True,
+                                   progress=reports.Progress(open("/dev/null", "w"), tty=False))
+    if not summary["ok"]:
+        raise SystemExit(f"batch failed: {reports.format_batch_summary(summary)}")
+    return time.perf_counter() - start, summary["rendered"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--data", type=Path, help="processed folder (default: ingest the sample into a temp folder)")
+    p.add_argument("--unit", default="tan-thanh")
+    p.add_argument("--year", type=int, default=2024)
+    p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--batch-years", default="2023-2024")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    a, b = (int(x) for x in args.batch_years.split("-"))
+    with tempfile.TemporaryDirectory(prefix="bench-reports-") as tmp:
+        work = Path(tmp)
+        data = args.data
+        if data is None:
+            from analysis.intake.pipeline import ingest
+
+            data = work / "processed"
+            ingest(ROOT / "data" / "raw", data)
+        floor = floor_seconds(work, args.repeat)
+        report = report_seconds(data, work / "reports", args.unit, args.year, args.repeat)
+        t1, n1 = batch_seconds(data, work / "batch1", (a, b), 1)
+        t2, n2 = batch_seconds(data, work / "batch2", (a, b), 2)
+    floor_med, report_med = statistics.median(floor), statistics.median(report)
+    result = {
+        "floor_seconds": round(floor_med, 2), "report_seconds": round(report_med, 2),
+        "ratio": round(report_med / floor_med, 2), "unit": args.unit, "year": args.year,
+        "batch_reports": n1, "batch_jobs1_seconds": round(t1, 2), "batch_jobs2_seconds": round(t2, 2),
+        "speedup_jobs2": round(t1 / t2, 2), "per_report_jobs1": round(t1 / n1, 2),
+        "per_report_jobs2": round(t2 / n2, 2),
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        print(f"floor (papermill + export, trivial notebook): {result['floor_seconds']:.2f} s "
+              f"(median of {args.repeat}: {', '.join(f'{x:.2f}' for x in floor)})")
+        print(f"one ward report ({args.unit} {args.year}):            {result['report_seconds']:.2f} s "
+              f"(median of {args.repeat}: {', '.join(f'{x:.2f}' for x in report)})")
+        print(f"ratio report / floor:                          {result['ratio']:.2f}× (aim ≤ 1.5×)")
+        print(f"batch of {n1} reports, --jobs 1:                 {t1:.2f} s ({result['per_report_jobs1']:.2f} s each)")
+        print(f"batch of {n2} reports, --jobs 2:                 {t2:.2f} s ({result['per_report_jobs2']:.2f} s each)")
+        print(f"speed-up with --jobs 2:                        {result['speedup_jobs2']:.2f}×")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,658 @@
+"""Member register and attendance list → canonical tables, one year at a time (pure functions).
+
+Some committees export the member register instead of filling forms: one row per member and
+year (``member_id, year, unit_id, is_exempt, rating_label``; a null label = not assessed), and
+an attendance list, one row per member and campaign attended (``member_id, campaign_id``,
+optionally ``year``). This module turns one year of both into the same canonical tables the
+workbooks feed:
+
+* ``membership``: ``members_total`` = kept register rows of the unit, ``members_exempt`` = those
+  flagged exempt;
+* ``member_ratings``: per unit and level of the year's scheme, the members whose label names that
+  level (labels matched once per distinct spelling by :func:`analysis.ratings.map_labels`);
+  ``members_not_assessed`` = non-exempt members with no label (or a "not assessed" label). Exempt
+  members are not assessed: they count in neither (a label on an exempt member is ignored and
+  reported as the finding ``exempt_member_rated``);
+* ``study_participation``: per unit of the register × campaign of the year, ``members_attended``
+  = distinct attending members, ``is_held`` = anyone attended.
+
+Nothing is lost: every input row is kept, excluded (a repeated attendance of the same member in
+the same campaign) or quarantined. Quarantine entries are **aggregated**: one entry per file,
+reason and offending value (unit id, label, campaign id), whose ``raw_values`` JSON holds
+``rows`` (how many raw rows it stands for), the first row numbers and member ids; the manifest
+counts rows, so ``rows_read = rows_kept + rows_excluded + rows_quarantined`` holds per file.
+
+Everything is vectorised (Arrow hash lookups, NumPy ``bincount`` on integer codes, a
+member × campaign bitmap for distinct attendance): no Python loop runs per row. Reading files is
+the caller's job (see :mod:`analysis.intake.pipeline`); these functions take Arrow tables.
+
+Example:
+    >>> import pyarrow as pa, pandas as pd
+    >>> units = pd.DataFrame({"unit_id": ["p", "a"], "unit_name": ["P", "A"], "parent_id": [None, "p"],
+    ...                       "unit_level": ["co_so", "chi_bo"], "unit_kind": ["khac", "khac"],
+    ...                       "valid_from_year": [2010, 2010], "valid_to_year": [None, None]})
+    >>> camps = pd.DataFrame({"campaign_id": ["c1"], "year": [2014], "title": ["NQ"]})
+    >>> reg = pa.table({"member_id": ["m1", "m2"], "unit_id": ["a", "a"], "is_exempt": [False, True],
+    ...                 "rating_label": ["Đủ tư cách, HTTNV", None]})
+    >>> att = pa.table({"member_id": ["m1", "m1"], "campaign_id": ["c1", "c1"]})
+    >>> out = aggregate_year(2014, [Source("r.parquet", reg)], [Source("a.parquet", att)], units, camps)
+    >>> out.membership[["unit_id", "members_total", "members_exempt"]].values.tolist()
+    [['a', 2, 1]]
+    >>> out.study_participation[["members_attended", "is_held"]].values.tolist()
+    [[1, True]]
+    >>> out.counts["a.parquet"]["rows_excluded"]  # m1 twice in c1: counted once
+    1
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from analysis import hierarchy, ratings
+from analysis.text import fold
+
+#: Canonical columns of a member register file.
+REGISTER_COLUMNS = ("member_id", "year", "unit_id", "is_exempt", "rating_label")
+#: Canonical columns of an attendance file.
+ATTENDANCE_COLUMNS = ("member_id", "campaign_id", "year")
+#: How many row numbers / member ids an aggregated quarantine entry lists.
+SAMPLE_SIZE = 20
+
+
+# ---------------------------------------------------------------------------------------------
+# Which file is which: decided by its columns (names as data in reference/register_columns.csv)
+# ---------------------------------------------------------------------------------------------
+
+@cache
+def _column_synonyms() -> dict[str, str]:
+    raw = resources.files("analysis.reference").joinpath("register_columns.csv").read_text(encoding="utf-8")
+    lines = [ln for ln in raw.splitlines() if ln.strip() and not ln.startswith("#")]
+    return {fold(r["synonym"]): r["field"] for r in csv.DictReader(lines)}
+
+
+def map_columns(names: Sequence[str]) -> dict[str, str]:
+    """Canonical field -> the file's column name, for the columns a register/attendance file has.
+
+    Example:
+        >>> map_columns(["Mã đảng viên", "unit_id", "Năm", "Xếp loại"])
+        {'member_id': 'Mã đảng viên', 'unit_id': 'unit_id', 'year': 'Năm', 'rating_label': 'Xếp loại'}
+    """
+    syn = _column_synonyms()
+    out: dict[str, str] = {}
+    for name in names:
+        fld = syn.get(fold(str(name)))
+        if fld is not None and fld not in out:
+            out[fld] = str(name)
+    return out
+
+
+def classify_columns(names: Sequence[str]) -> tuple[str | None, str]:
+    """``member_register``, ``attendance`` or None (with a Vietnamese reason) from column names.
+
+    The rule (file names are not trusted): a member id and a unit id plus an exempt flag or a
+    rating label make a register; a member id and a campaign id, with neither flag nor label, make
+    an attendance list. Anything else is not one of these files.
+
+    Example:
+        >>> classify_columns(["member_id", "year", "unit_id", "is_exempt", "rating_label"])[0]
+        'member_register'
+        >>> classify_columns(["member_id", "campaign_id"])[0]
+        'attendance'
+        >>> classify_columns(["STT", "Tên chi bộ"])[0] is None
+        True
+    """
+    found = map_columns(names)
+    has = set(found)
+    if {"member_id", "unit_id"} <= has and has & {"is_exempt", "rating_label"}:
+        if "campaign_id" in has:
+            return None, "có cả cột đợt học tập lẫn cột xếp loại/miễn sinh hoạt: không rõ là danh sách nào"
+        return "member_register", "có mã đảng viên, mã đơn vị và xếp loại/miễn sinh hoạt"
+    if {"member_id", "campaign_id"} <= has and not has & {"is_exempt", "rating_label"}:
+        return "attendance", "có mã đảng viên và mã đợt học tập"
+    return None, "không phải danh sách đảng viên (cần member_id, unit_id, is_exempt/rating_label) " \
+                 "hay danh sách tham gia học tập (cần member_id, campaign_id)"
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs and outputs
+# ---------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Source:
+    """The rows of one raw file for one year, with canonical column names.
+
+    Attributes:
+        file: Path relative to the raw folder (as recorded in the manifest).
+        table: The rows (register: ``member_id, unit_id, is_exempt, rating_label``; attendance:
+            ``member_id, campaign_id``); other columns are ignored.
+        row_numbers: 1-based row number in the file of each row, when the rows are not the
+            file's consecutive rows (e.g. a multi-year file filtered to one year).
+        first_row: Row number of the first row when ``row_numbers`` is None (2 for a CSV with
+            a header line, 1 for Parquet).
+    """
+
+    file: str
+    table: pa.Table
+    row_numbers: np.ndarray | None = None
+    first_row: int = 1
+
+    def row_number(self, local: np.ndarray) -> np.ndarray:
+        """Row numbers in the file of local positions."""
+        if self.row_numbers is not None:
+            return np.asarray(self.row_numbers)[local]
+        return local + self.first_row
+
+
+@dataclass
+class YearResult:
+    """The canonical frames and accounting of one year.
+
+    Attributes:
+        membership, member_ratings, study_participation: Canonical frames (not yet conformed).
+        quarantine: Aggregated quarantine entries (canonical quarantine columns).
+        findings: Manifest findings (``exempt_member_rated``).
+        counts: Per source file: rows_read, rows_kept, rows_excluded, rows_quarantined, excluded.
+        units: Unit ids that got figures (for de-duplication against workbooks).
+    """
+
+    membership: pd.DataFrame
+    member_ratings: pd.DataFrame
+    study_participation: pd.DataFrame
+    quarantine: pd.DataFrame
+    findings: list[dict] = field(default_factory=list)
+    counts: dict[str, dict] = field(default_factory=dict)
+    units: frozenset[str] = frozenset()
+
+
+#: Vietnamese reason of each quarantine code raised here ({value} and {year} are filled in).
+REASONS = {
+    "member_id_missing": "Thiếu mã đảng viên",
+    "duplicate_member": "Mã đảng viên lặp lại trong danh sách đảng viên năm {year} (đã giữ dòng đầu)",
+    "unit_missing": "Thiếu mã đơn vị",
+    "unit_unknown": "Không có đơn vị mã '{value}' trong units.csv",
+    "unit_inactive": "Đơn vị mã '{value}' không hoạt động năm {year}",
+    "member_unknown": "Mã đảng viên không có trong danh sách đảng viên năm {year} (đợt {value})",
+    "member_quarantined": "Dòng của đảng viên này trong danh sách đảng viên năm {year} bị cách ly (đợt {value})",
+    "campaign_missing": "Thiếu mã đợt học tập",
+    "campaign_unknown": "Không có đợt học tập mã '{value}' trong campaigns.csv",
+    "campaign_other_year": "Đợt học tập '{value}' không thuộc năm {year} (tệp nằm trong thư mục năm {year})",
+    "register_missing": "Không có danh sách đảng viên năm {year} để biết đảng viên thuộc chi bộ nào (đợt {value})",
+    "year_missing": "Không xác định được năm của dòng (cột năm trống, tệp không nằm trong thư mục năm)",
+    "bad_flag": "Cột miễn sinh hoạt: '{value}' không rõ có/không",
+}
+
+
+def quarantine_entries(source: Source, local: np.ndarray, codes: np.ndarray, values: np.ndarray,
+                       reason: Callable[[str, str | None], str], table: str,
+                       value_field: str) -> list[dict]:
+    """Aggregated quarantine entries: one per (reason code, value) of the given rows.
+
+    Args:
+        source: The file.
+        local: Positions (in ``source.table``) of the quarantined rows, ascending.
+        codes: Reason code of each row (array of str).
+        values: Offending value of each row (array of str or None).
+        reason: Vietnamese reason of a (code, value) group.
+        table: Canonical table the rows were meant for.
+        value_field: Name of the offending value in ``raw_values``.
+
+    Example:
+        >>> src = Source("a.csv", pa.table({"member_id": ["m1", "m2", "m3"]}), first_row=2)
+        >>> e = quarantine_entries(src, np.array([0, 2]), np.array(["unit_unknown"] * 2),
+        ...                        np.array(["x9", "x9"], dtype=object), lambda c, v: f"{c} {v}",
+        ...                        "member_register", "unit_id")
+        >>> e[0]["row_number"], e[0]["reason"], json.loads(e[0]["raw_values"])["member_ids"]
+        (2, 'unit_unknown x9 — 2 dòng', ['m1', 'm3'])
+    """
+    if len(local) == 0:
+        return []
+    frame = pd.DataFrame({"pos": np.asarray(local), "code": np.asarray(codes, dtype=object),
+                          "value": pd.Series(np.asarray(values, dtype=object)).fillna("").astype(str)})
+    member_ids = source.table.column("member_id") if "member_id" in source.table.column_names else None
+    out = []
+    for (code, value), grp in frame.groupby(["code", "value"], sort=True):
+        pos = grp["pos"].to_numpy()
+        rows = source.row_number(pos)
+        raw: dict[str, object] = {"rows": int(len(pos)), value_field: value or None,
+                                  "row_numbers": [int(r) for r in rows[:SAMPLE_SIZE]]}
+        if member_ids is not None:
+            sample = [member_ids[int(p)].as_py() for p in pos[:SAMPLE_SIZE]]
+            raw["member_ids"] = [None if v is None else str(v) for v in sample]
+        text = reason(str(code), value or None) + (f" — {len(pos)} dòng" if len(pos) > 1 else "")
+        out.append({"source_file": source.file, "sheet": "", "row_number": int(rows[0]), "table": table,
+                    "reason_code": str(code), "reason": text,
+                    "raw_values": json.dumps(raw, ensure_ascii=False, sort_keys=True)})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers on Arrow columns
+# ---------------------------------------------------------------------------------------------
+
+def _concat(sources: Sequence[Source], column: str, dtype: pa.DataType) -> pa.ChunkedArray:
+    chunks: list[pa.Array] = []
+    for s in sources:
+        if column in s.table.column_names:
+            col = s.table.column(column)
+            if col.type != dtype:
+                col = col.cast(dtype)
+            chunks.extend(col.chunks)
+        else:
+            chunks.append(pa.nulls(s.table.num_rows, dtype))
+    return pa.chunked_array(chunks, type=dtype)
+
+
+def _text_type(sources: Sequence[Source], column: str) -> pa.DataType:
+    """The common type of a text column: dictionary-encoded when every file stores it so (no
+    string is decoded), plain string otherwise."""
+    types = {s.table.column(column).type for s in sources if column in s.table.column_names}
+    if len(types) == 1:
+        only = next(iter(types))
+        if pa.types.is_dictionary(only) and pa.types.is_string(only.value_type):
+            return only
+    return pa.string()
+
+
+def _strictly_increasing(col: pa.ChunkedArray) -> bool:
+    """Ids sorted without repeats (registers are usually exported sorted): no duplicate, no hashing."""
+    if col.null_count or len(col) < 2:
+        return col.null_count == 0
+    flat = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    return bool(pc.all(pc.greater(flat.slice(1), flat.slice(0, len(flat) - 1))).as_py())
+
+
+def _clean_texts(values: list) -> list:
+    """NFC, trimmed text of distinct values (vectorised with Arrow)."""
+    if not values:
+        return []
+    arr = pc.utf8_trim_whitespace(pc.utf8_normalize(pa.array([str(v) for v in values], pa.string()), "NFC"))
+    return arr.to_pylist()
+
+
+def _flag_type(sources: Sequence[Source]) -> pa.DataType:
+    """Boolean when every file stores the exempt flag as booleans, else text (read per value)."""
+    types = {s.table.column("is_exempt").type for s in sources if "is_exempt" in s.table.column_names}
+    return pa.bool_() if types <= {pa.bool_()} else pa.string()
+
+
+def encode_column(col: pa.ChunkedArray) -> tuple[np.ndarray, list]:
+    """Integer codes (-1 for null; int32) and the distinct values of a column."""
+    if not pa.types.is_dictionary(col.type):
+        col = pc.dictionary_encode(col)
+    if isinstance(col, pa.ChunkedArray):
+        if col.num_chunks == 0:
+            return np.empty(0, dtype=np.int32), []
+        col = col.unify_dictionaries()
+        dictionary = col.chunk(0).dictionary
+        indices = pa.chunked_array([c.indices for c in col.chunks]).combine_chunks()
+    else:
+        dictionary, indices = col.dictionary, col.indices
+    if indices.null_count:
+        indices = pc.fill_null(indices, -1)
+    return indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False), dictionary.to_pylist()
+
+
+#: Rows above which a hash lookup is split over threads (Arrow releases the GIL).
+PARALLEL_LOOKUP_ROWS = 4_000_000
+
+
+def lookup(values: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
+    """Position in ``value_set`` of each value (its first occurrence), -1 when absent or null.
+
+    Large inputs are split over up to two threads, each probing its own hash table of
+    ``value_set`` (a national attendance list has ~40 million rows).
+
+    Example:
+        >>> lookup(pa.chunked_array([["b", "z", None]]), pa.array(["a", "b"])).tolist()
+        [1, -1, -1]
+    """
+    fast = _lookup_numbered(values, value_set)
+    if fast is not None:
+        return fast
+    opts = pc.SetLookupOptions(value_set=value_set, skip_nulls=True)
+    n = len(values)
+    k = 2 if n >= PARALLEL_LOOKUP_ROWS and (os.cpu_count() or 1) >= 2 else 1
+    parts = [values.slice(i * n // k, (i + 1) * n // k - i * n // k) for i in range(k)]
+    if k == 1:
+        found = [pc.index_in(parts[0], options=opts)]
+    else:
+        with ThreadPoolExecutor(k) as pool:
+            found = list(pool.map(lambda part: pc.index_in(part, options=opts), parts))
+    out = [pc.fill_null(f, -1).to_numpy(zero_copy_only=False).astype(np.int32, copy=False) for f in found]
+    return np.concatenate(out) if len(out) > 1 else out[0]
+
+
+def _numbered_shape(ids: pa.Array) -> tuple[str, int] | None:
+    """(prefix, width) when every id is one fixed-width "letters + digits" code, e.g. ``M00012345``."""
+    if len(ids) == 0 or ids.null_count:
+        return None
+    first = ids[0].as_py()
+    width = len(first)
+    prefix = first.rstrip("0123456789")
+    if not 0 < width - len(prefix) <= 18:
+        return None
+    lengths = pc.utf8_length(ids)
+    if pc.min(lengths).as_py() != width or pc.max(lengths).as_py() != width:
+        return None
+    digits = pc.utf8_slice_codeunits(ids, len(prefix))
+    if not (pc.all(pc.starts_with(ids, prefix)).as_py() and pc.all(pc.utf8_is_digit(digits)).as_py()):
+        return None
+    return prefix, width
+
+
+def _numbered_keys(ids: pa.ChunkedArray | pa.Array, prefix: str, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Integer key of each id of the given shape, and whether the id has that shape at all."""
+    ok = pc.and_(pc.and_(pc.equal(pc.utf8_length(ids), width), pc.starts_with(ids, prefix)),
+                 pc.utf8_is_digit(pc.utf8_slice_codeunits(ids, len(prefix))))
+    ok = pc.fill_null(ok, False)
+    digits = pc.if_else(ok, pc.utf8_slice_codeunits(ids, len(prefix)), "0")
+    keys = pc.cast(digits, pa.int64())
+    def to_np(a: pa.Array) -> np.ndarray:
+        return a.to_numpy(zero_copy_only=False)
+
+    if isinstance(keys, pa.ChunkedArray):
+        return (np.concatenate([to_np(c) for c in keys.chunks]) if keys.num_chunks else np.zeros(0, np.int64),
+                np.concatenate([to_np(c) for c in ok.chunks]) if ok.num_chunks else np.zeros(0, bool))
+    return to_np(keys), to_np(ok)
+
+
+def _lookup_numbered(values: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray | None:
+    """:func:`lookup` for fixed-width numbered ids (the usual export): integer keys instead of
+    hashing strings; None when the ids are not all of one such shape."""
+    shape = _numbered_shape(value_set)
+    if shape is None or len(values) < PARALLEL_LOOKUP_ROWS // 8:
+        return None
+    keys, _ = _numbered_keys(value_set, *shape)
+    att, ok = _numbered_keys(values, *shape)
+    lo, hi = int(keys.min()), int(keys.max())
+    out = np.full(len(att), -1, dtype=np.int32)
+    if hi - lo <= 8 * len(keys) + 1024:  # dense: a direct table
+        table = np.full(hi - lo + 1, -1, dtype=np.int32)
+        table[(keys - lo)[::-1]] = np.arange(len(keys) - 1, -1, -1, dtype=np.int32)  # first occurrence wins
+        inside = ok & (att >= lo) & (att <= hi)
+        out[inside] = table[att[inside] - lo]
+        return out
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    at = np.searchsorted(ordered, att)
+    at_c = np.minimum(at, len(ordered) - 1)
+    hit = ok & (ordered[at_c] == att)
+    out[hit] = order[at_c[hit]]
+    return out
+
+
+def _flags(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, list]:
+    """Exempt flags per row (null/blank → False) and the rows whose flag cannot be read.
+
+    Boolean columns pass as they are; numbers 0/1 and texts ("x", "Có", "1", "Không" …, as in
+    workbook flag columns) are read once per distinct value.
+
+    Returns:
+        (flags, bad mask, distinct values with their codes for reporting: list of (code, value)).
+    """
+    from analysis.intake.rows import read_flag
+
+    if pa.types.is_boolean(col.type):
+        return pc.fill_null(col, False).to_numpy(zero_copy_only=False).astype(bool), np.zeros(len(col), bool), []
+    codes, values = encode_column(col)
+    parsed = [read_flag(v) for v in values]
+    flag = np.array([p is True for p in parsed] + [False], dtype=bool)
+    bad = np.array([p is None for p in parsed] + [False], dtype=bool)
+    return flag[codes], bad[codes], [None if p is not None else v for p, v in zip(parsed, values, strict=True)]
+
+
+def _locate(n_per_source: Sequence[int], positions: np.ndarray) -> list[np.ndarray]:
+    """Split global positions into local positions per source."""
+    bounds = np.cumsum([0, *n_per_source])
+    out = []
+    for i in range(len(n_per_source)):
+        lo, hi = np.searchsorted(positions, [bounds[i], bounds[i + 1]])
+        out.append(positions[lo:hi] - bounds[i])
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The aggregation
+# ---------------------------------------------------------------------------------------------
+
+_UNIT_REASON = {1: "unit_missing", 2: "unit_unknown", 3: "unit_inactive"}
+
+
+def aggregate_year(year: int, registers: Sequence[Source], attendances: Sequence[Source],
+                   units: pd.DataFrame, campaigns: pd.DataFrame) -> YearResult:
+    """Aggregate one year of member register and attendance rows into canonical frames.
+
+    Args:
+        year: The year (register rows and campaigns of this year).
+        registers: Register rows of the year, one :class:`Source` per file.
+        attendances: Attendance rows filed under this year, one :class:`Source` per file.
+        units: Canonical ``units`` table (unit ids active in ``year`` are accepted).
+        campaigns: Canonical ``campaigns`` table.
+
+    Returns:
+        The frames, aggregated quarantine, findings and per-file row accounting.
+    """
+    counts: dict[str, dict] = {}
+    quarantine: list[dict] = []
+    findings: list[dict] = []
+    sizes = [s.table.num_rows for s in registers]
+    n = int(sum(sizes))
+    members = _concat(registers, "member_id", pa.string())
+    unit_col = _concat(registers, "unit_id", _text_type(registers, "unit_id"))
+    labels = _concat(registers, "rating_label", _text_type(registers, "rating_label"))
+    exempt_col = _concat(registers, "is_exempt", _flag_type(registers))
+    exempt, bad_flag, _ = _flags(exempt_col) if n else (np.zeros(0, bool), np.zeros(0, bool), [])
+
+    # status per register row: 0 kept, else a reason (first problem wins)
+    status = np.zeros(n, dtype=np.int8)
+    reason_of: list[str] = [""]
+
+    def flag(mask: np.ndarray, code: str) -> None:
+        if code not in reason_of:
+            reason_of.append(code)
+        status[(status == 0) & mask] = reason_of.index(code)
+
+    if n:
+        blank = pc.or_(pc.equal(pc.utf8_length(members), 0), pc.utf8_is_space(members))
+        member_missing = pc.fill_null(blank, True).to_numpy(zero_copy_only=False)
+        flag(member_missing, "member_id_missing")
+        if not _strictly_increasing(members) and \
+                pc.count_distinct(members, mode="only_valid").as_py() < n - members.null_count:  # find them
+            first = pc.index_in(members, options=pc.SetLookupOptions(value_set=members.combine_chunks(),
+                                                                     skip_nulls=True))
+            first_pos = pc.fill_null(first, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        else:
+            first_pos = np.arange(n)
+        flag((first_pos >= 0) & (first_pos != np.arange(n)), "duplicate_member")
+    else:
+        first_pos = np.zeros(0, dtype=np.int64)
+
+    # units: each distinct value checked once
+    unit_codes, raw_units = encode_column(unit_col) if n else (np.zeros(0, np.int32), [])
+    clean = _clean_texts(raw_units)  # NFC, trimmed: " a" and "a" are one unit
+    if clean == raw_units:
+        unit_values = raw_units
+    else:
+        index: dict[str, int] = {}
+        remap = np.array([index.setdefault(v, len(index)) for v in clean] + [-1], dtype=np.int32)
+        unit_values = list(index)
+        unit_codes = remap[unit_codes]
+    active = set(hierarchy.units_in_year(units, year)["unit_id"].to_numpy(dtype=object, na_value=""))
+    known = set(units["unit_id"].to_numpy(dtype=object, na_value=""))
+    unit_state = np.array([0 if v in active else (3 if v in known else (1 if not str(v).strip() else 2))
+                           for v in unit_values] or [0], dtype=np.int8)
+    if n:
+        row_state = np.where(unit_codes >= 0, unit_state[np.maximum(unit_codes, 0)], 1)
+        for k, code in _UNIT_REASON.items():
+            flag(row_state == k, code)
+
+    if n:
+        flag(bad_flag, "bad_flag")
+    exempt_text = np.array(pc.cast(exempt_col, pa.string()).to_pylist() if bad_flag.any() else [], dtype=object)
+
+    # labels: each distinct spelling matched once
+    label_codes, label_values = encode_column(labels) if n else (np.zeros(0, np.int64), [])
+    scheme_id = ratings.scheme_for_year(year)
+    levels = ratings.scheme_levels(scheme_id, "member")
+    level_index = {lv.rating_code: i for i, lv in enumerate(levels)}
+    not_assessed_slot = len(levels)
+    matched = ratings.map_labels(pd.DataFrame({"label": label_values, "year": year}), "label", "year",
+                                 "member") if label_values else None
+    label_slot = np.full(max(len(label_values), 1), not_assessed_slot, dtype=np.int64)
+    label_bad: dict[int, tuple[str, str]] = {}
+    for i in range(len(label_values)):
+        m = matched.iloc[i]
+        if not m["matched"]:
+            label_bad[i] = (str(m["reason_code"]), str(m["reason"]))
+        elif m["rating_code"] in level_index:
+            label_slot[i] = level_index[m["rating_code"]]
+    if n and label_bad:
+        bad_label = np.isin(label_codes, np.array(sorted(label_bad), dtype=np.int64))
+        for code in sorted({c for c, _ in label_bad.values()}):
+            ids = [i for i, (c, _) in label_bad.items() if c == code]
+            flag(np.isin(label_codes, np.array(ids, dtype=np.int64)) & bad_label, code)
+
+    kept = status == 0
+    # --- quarantine of register rows, aggregated per file, reason and value
+    bad_pos = np.flatnonzero(~kept)
+    reason_arr = np.array(reason_of, dtype=object)
+    unit_arr = np.array([*unit_values, None], dtype=object)  # code -1 -> None
+    label_arr = np.array([*label_values, None], dtype=object)
+    label_reason = {label_values[i]: text for i, (_, text) in label_bad.items()}
+
+    def register_reason(code: str, value: str | None) -> str:
+        if code in REASONS:
+            return REASONS[code].format(value=value, year=year)
+        return f"Nhãn xếp loại '{value}': {label_reason.get(value, code)}"
+
+    for src, local, offset in zip(registers, _locate(sizes, bad_pos), np.cumsum([0, *sizes])[:-1], strict=True):
+        g = local + offset
+        codes = reason_arr[status[g]]
+        is_label = ~np.isin(codes, list(REASONS))
+        values = np.where(is_label, label_arr[label_codes[g]], unit_arr[unit_codes[g]])
+        if len(exempt_text):
+            values = np.where(codes == "bad_flag", exempt_text[g] if len(g) else values, values)
+        quarantine += quarantine_entries(src, local, codes, values, register_reason, "member_register",
+                                         "value")
+    # --- aggregation over kept rows, on integer unit codes
+    n_units = len(unit_values)
+    uk = unit_codes[kept]
+    total = np.bincount(uk, minlength=n_units)
+    ex_count = np.bincount(uk, weights=exempt[kept], minlength=n_units).astype(np.int64)
+    slots = label_slot[np.maximum(label_codes[kept], 0)] if n else np.zeros(0, np.int64)
+    slots = np.where(label_codes[kept] >= 0, slots, not_assessed_slot)
+    assessed_rows = ~exempt[kept]
+    width = not_assessed_slot + 1
+    per_level = np.bincount(uk[assessed_rows] * width + slots[assessed_rows],
+                            minlength=n_units * width).reshape(n_units, width) if n_units else \
+        np.zeros((0, width), np.int64)
+    rated_exempt = exempt[kept] & (slots != not_assessed_slot)
+    if rated_exempt.any():
+        per_unit = np.bincount(uk[rated_exempt], minlength=n_units)
+        for u in np.flatnonzero(per_unit):
+            findings.append({"check": "exempt_member_rated", "source_file": registers[0].file if registers else "",
+                             "sheet": "", "row_number": None, "table": "member_ratings",
+                             "unit_ids": [unit_values[u]],
+                             "message": f"{int(per_unit[u])} đảng viên miễn sinh hoạt của đơn vị '{unit_values[u]}' "
+                                        f"năm {year} có nhãn xếp loại: không tính vào các mức (miễn sinh hoạt "
+                                        "không đánh giá)"})
+    present = np.flatnonzero(total > 0)
+    unit_ids = [unit_values[u] for u in present]
+    unit_arr = pa.array(unit_values, pa.string()).take(pa.array(present))  # Arrow-backed strings, no copy
+    membership = pd.DataFrame({"unit_id": pd.array(unit_arr, dtype="string"), "year": year,
+                               "members_total": total[present], "members_exempt": ex_count[present]})
+    level_rows = []
+    for i, lv in enumerate(levels):
+        level_rows.append(pd.DataFrame({
+            "unit_id": pd.array(unit_arr, dtype="string"), "year": year, "rating_code": lv.rating_code,
+            "scheme_id": scheme_id, "rating_rank": lv.rating_rank, "members_count": per_level[present, i],
+            "members_not_assessed": per_level[present, not_assessed_slot]}))
+    member_ratings = pd.concat(level_rows, ignore_index=True) if level_rows else pd.DataFrame()
+
+    for src, local in zip(registers, _locate(sizes, bad_pos), strict=True):
+        counts[src.file] = {"rows_read": src.table.num_rows, "rows_kept": src.table.num_rows - len(local),
+                            "rows_excluded": 0, "rows_quarantined": int(len(local)), "excluded": {}}
+
+    study, att_q, att_counts = _attendance(year, attendances, members, kept, unit_codes, unit_values,
+                                           present, campaigns, has_register=bool(registers))
+    quarantine += att_q
+    counts.update(att_counts)
+    return YearResult(membership, member_ratings, study, pd.DataFrame(quarantine), findings, counts,
+                      frozenset(unit_ids))
+
+
+def _attendance(year: int, attendances: Sequence[Source], members: pa.ChunkedArray, kept: np.ndarray,
+                unit_codes: np.ndarray, unit_values: list, present: np.ndarray, campaigns: pd.DataFrame,
+                has_register: bool) -> tuple[pd.DataFrame, list[dict], dict]:
+    """Distinct attending members per unit × campaign of ``year`` (one bitmap per campaign)."""
+    camps = campaigns[campaigns["year"] == year]
+    camp_ids = sorted(camps["campaign_id"].astype(str))
+    all_camps = set(campaigns["campaign_id"].astype(str))
+    n_members = len(kept)
+    member_values = members.combine_chunks() if n_members else pa.array([], pa.string())
+    # bitmap over (register row, campaign): attended at least once
+    seen = np.zeros(n_members * len(camp_ids), dtype=bool)
+    quarantine: list[dict] = []
+    counts: dict[str, dict] = {}
+    for src in attendances:
+        rows = src.table.num_rows
+        camp_codes, camp_values = encode_column(_concat([src], "campaign_id", _text_type([src], "campaign_id"))) \
+            if rows else \
+            (np.zeros(0, np.int32), [])
+        camp_state = np.array([("ok" if str(v) in camp_ids else "campaign_other_year" if str(v) in all_camps
+                                else "campaign_unknown" if str(v).strip() else "campaign_missing")
+                               for v in camp_values] + ["campaign_missing"], dtype=object)
+        camp_slot = np.array([camp_ids.index(str(v)) if str(v) in camp_ids else -1 for v in camp_values] + [-1],
+                             dtype=np.int16)
+        slot = camp_slot[camp_codes]  # code -1 -> last entry (missing)
+        # status: 0 ok, 1 campaign problem, 2 member unknown, 3 member's row quarantined, 4 no register
+        status = np.where(slot < 0, 1, 0).astype(np.int8)
+        if has_register and n_members:
+            pos = lookup(_concat([src], "member_id", pa.string()), member_values)
+            status[(status == 0) & (pos < 0)] = 2
+            status[(status == 0) & ~kept[np.maximum(pos, 0)]] = 3
+        else:
+            pos = np.full(rows, -1, dtype=np.int32)
+            status[status == 0] = 4
+        ok = status == 0
+        before = int(seen.sum())
+        seen[pos[ok].astype(np.int64) * max(len(camp_ids), 1) + slot[ok]] = True  # one scatter, duplicates vanish
+        added = int(seen.sum()) - before
+        n_ok = int(ok.sum())
+        bad = np.flatnonzero(~ok)
+        camp_arr = np.array([*camp_values, None], dtype=object)
+        by_status = np.array(["", "", "member_unknown", "member_quarantined", "register_missing"], dtype=object)
+        codes = np.where(status[bad] == 1, camp_state[camp_codes[bad]], by_status[status[bad]])
+        quarantine += quarantine_entries(src, bad, codes, camp_arr[camp_codes[bad]],
+                                         lambda code, value: REASONS[code].format(value=value, year=year),
+                                         "study_participation", "campaign_id")
+        counts[src.file] = {"rows_read": rows, "rows_kept": added, "rows_excluded": n_ok - added,
+                            "rows_quarantined": int(len(bad)),
+                            "excluded": {"duplicate_attendance": n_ok - added} if n_ok - added else {}}
+    if not attendances or not camp_ids or not len(present):
+        return pd.DataFrame(), quarantine, counts
+    n_units = len(unit_values)
+    kept_units = np.where(kept, unit_codes, 0)
+    grid = seen.reshape(n_members, len(camp_ids))
+    attended = np.stack([np.bincount(kept_units[grid[:, c]], minlength=n_units) for c in range(len(camp_ids))],
+                        axis=1)
+    sub = attended[present].reshape(-1)
+    study = pd.DataFrame({
+        "unit_id": pd.array(pa.array(unit_values, pa.string()).take(pa.array(np.repeat(present, len(camp_ids)))),
+                            dtype="string"),
+        "campaign_id": pd.array(pa.array(camp_ids, pa.string()).take(
+            pa.array(np.tile(np.arange(len(camp_ids)), len(present)))), dtype="string"),
+        "is_held": sub > 0, "members_attended": sub})
+    return study, quarantine, counts

@@ -1,0 +1,681 @@
+"""Cross-table and over-time checks of the gate (pure: frames in, finding dicts out).
+
+Every function takes canonical frames (see :mod:`analysis.schema`; never modified) and a
+:class:`Scope`, and returns finding dicts ``{"check", "severity", "table", "unit_ids", "rows",
+"message"}`` (+ ``"values"`` where figures are compared). Check ids and severities:
+
+==========================================  ========  ==================================================
+check                                       severity  what
+==========================================  ========  ==================================================
+``hierarchy.<problem>``                     critical  unknown/inactive parent, cycle, overlapping
+                                                      validity, inconsistent merges
+                                                      (:func:`analysis.hierarchy.find_hierarchy_problems`)
+``cross.unit_unknown``                      critical  a fact row names a unit not in ``units``
+``cross.unit_inactive``                     critical  a fact row names a unit not active that year
+``cross.facts_not_leaf``                    critical  counts stored at a unit that has active sub-units
+``cross.campaign_unknown``                  critical  study row of a campaign not in ``campaigns``
+``cross.completeness``                      critical  an active leaf unit did not report a table (rate
+                                                      and missing units listed)
+``cross.member_ratings_sum``                critical  Σ level counts + not assessed ≠ members − exempt
+``cross.member_ratings_without_membership`` critical  member ratings with no membership row
+``cross.not_assessed_varies``               critical  members_not_assessed differs between level rows
+``cross.exemplary_subset``                  critical  "tiêu biểu" outside level 1
+``cross.member_quota``                      critical  level-1 members > quota % of level 2 per co_so
+``trend.consistency``                       warning   value vs mean of the 3 previous years beyond ±33%
+``trend.outlier``                           warning   modified z-score > 3.5 among sibling units
+==========================================  ========  ==================================================
+
+Over-time checks follow the WHO Data Quality Review: consistency over time compares a unit's
+value with the mean of its three previous years (all three must exist; for level-1 shares all
+four years must be in the same rating scheme — a scheme change is a series break); outliers use
+the modified z-score ``0.6745 (x − median) / MAD`` among the sibling units of one parent.
+
+Shares of small units swing by chance (one excellent member more in a cell of ten is +10 points),
+so for shares the spread used is never below the binomial sampling error of the unit's base
+(``MAD ≥ 0.6745 · √(p(1−p)/n)``), a change over time must also exceed two such standard errors,
+and units below a minimum base are not compared (:class:`Thresholds`). Without this the sample
+produced dozens of warnings for cells of 10–20 members whose shares differed by 4–17 points.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analysis import hierarchy, ratings
+from analysis.quality import messages as msg
+from analysis.text import format_number, format_pct
+
+FACT_TABLES = ("membership", "study_participation", "unit_ratings", "member_ratings")
+LEAF_TABLES = ("membership", "study_participation", "member_ratings")
+#: hierarchy problems the units suite already reports (not repeated here)
+_SUITE_COVERED = {"missing-columns", "missing-id", "missing-from-year", "duplicate-key",
+                  "invalid-level", "empty-validity"}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Parameters of the over-time checks (WHO DQR defaults).
+
+    Attributes:
+        max_change: Relative change vs the mean of the three previous years that is flagged.
+        max_z: Modified z-score above which a sibling unit is an outlier.
+        min_members: Smallest mean member base (members, eligible, assessed) compared over time.
+        min_subunits: Smallest number of rated sub-organisations for the unit level-1 share.
+        min_siblings: Smallest number of sibling units for the outlier test.
+        min_sibling_base: Smallest base of a sibling compared (a share of 5 members is noise).
+        min_share_z: A share's change over time is flagged only when it also exceeds this many
+            binomial standard errors at the unit's base (small bases swing by chance).
+    """
+
+    max_change: float = 0.33
+    max_z: float = 3.5
+    min_members: int = 50
+    min_subunits: int = 10
+    min_siblings: int = 5
+    min_sibling_base: int = 10
+    min_share_z: float = 2.0
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which unit-years a run covers.
+
+    Attributes:
+        years: Years checked (None: every year with data).
+        units: Unit ids in scope per year (None: every unit).
+    """
+
+    years: tuple[int, ...] | None = None
+    units: dict[int, frozenset[str]] | None = None
+
+    def has_year(self, year: int) -> bool:
+        """Whether ``year`` is checked."""
+        return self.years is None or int(year) in self.years
+
+    def has(self, unit_id: str, year: int) -> bool:
+        """Whether the unit-year is checked."""
+        if not self.has_year(year):
+            return False
+        return self.units is None or unit_id in self.units.get(int(year), frozenset())
+
+    def mask(self, df: pd.DataFrame, year_col: str = "year") -> np.ndarray:
+        """Rows of ``df`` (``unit_id``, ``year_col``) inside the scope."""
+        if self.years is None and self.units is None:
+            return np.ones(len(df), dtype=bool)
+        ys = pd.to_numeric(df[year_col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        ids = df["unit_id"].astype("string").to_numpy(dtype=object, na_value=None)
+        return np.array([not np.isnan(y) and self.has(u, int(y)) for u, y in zip(ids, ys,
+                                                                                strict=True)],
+                        dtype=bool)
+
+
+def finding(check: str, severity: str, table: str, unit_ids: Iterable[str], rows: list,
+            message: str, values: dict | None = None) -> dict:
+    """One finding in the contract shape."""
+    out = {"check": check, "severity": severity, "table": table,
+           "unit_ids": sorted({str(u) for u in unit_ids}), "rows": rows, "message": message}
+    if values is not None:
+        out["values"] = values
+    return out
+
+
+def _years_text(years: Iterable[int]) -> str:
+    return hierarchy.format_years(years)
+
+
+def _active_rows(units: pd.DataFrame) -> pd.DataFrame:
+    vt = units["valid_to_year"].astype("Float64").fillna(np.inf)
+    return pd.DataFrame({"unit_id": units["unit_id"].astype("string"),
+                         "parent_id": units["parent_id"].astype("string"),
+                         "unit_level": units["unit_level"].astype("string"),
+                         "vf": units["valid_from_year"].astype("Float64").to_numpy(dtype=float,
+                                                                                  na_value=np.nan),
+                         "vt": vt.to_numpy(dtype=float, na_value=np.inf)})
+
+
+def active_units(units: pd.DataFrame, year: int) -> pd.DataFrame:
+    """Rows of ``units`` active in ``year`` (unit_id, parent_id, unit_level), without raising."""
+    a = _active_rows(units)
+    sel = a[(a["vf"] <= year) & (year <= a["vt"])]
+    return sel.drop_duplicates("unit_id")[["unit_id", "parent_id", "unit_level"]]
+
+
+def leaves_of_year(units: pd.DataFrame, year: int) -> set[str]:
+    """Active units of ``year`` that have no active child."""
+    return UnitYears(units).leaves(year)
+
+
+class UnitYears:
+    """Active units, leaves and grassroots organisations per year (computed once per year)."""
+
+    def __init__(self, units: pd.DataFrame) -> None:
+        self._rows = _active_rows(units)
+        self._cache: dict[int, tuple[pd.DataFrame, set[str], set[str]]] = {}
+
+    def _get(self, year: int) -> tuple[pd.DataFrame, set[str], set[str]]:
+        year = int(year)
+        if year not in self._cache:
+            a = self._rows
+            act = a[(a["vf"] <= year) & (year <= a["vt"])].drop_duplicates("unit_id")
+            ids = set(act["unit_id"].dropna().astype(str))
+            leaves = ids - set(act["parent_id"].dropna().astype(str))
+            self._cache[year] = (act[["unit_id", "parent_id", "unit_level"]], ids, leaves)
+        return self._cache[year]
+
+    def active(self, year: int) -> pd.DataFrame:
+        """Active rows (unit_id, parent_id, unit_level) of ``year``."""
+        return self._get(year)[0]
+
+    def active_ids(self, year: int) -> set[str]:
+        """Ids of the units active in ``year``."""
+        return self._get(year)[1]
+
+    def leaves(self, year: int) -> set[str]:
+        """Active units of ``year`` without an active child."""
+        return self._get(year)[2]
+
+    def at_level(self, year: int, level: str) -> set[str]:
+        """Active units of ``year`` at ``unit_level == level``."""
+        act = self.active(year)
+        return set(act.loc[act["unit_level"] == level, "unit_id"].astype(str))
+
+
+def _fact_years(df: pd.DataFrame, table: str, campaigns: pd.DataFrame | None) -> pd.DataFrame:
+    """``unit_id``, ``year`` (and ``campaign_id`` for study) of a fact table."""
+    if table == "study_participation":
+        if campaigns is None:
+            return pd.DataFrame({"unit_id": pd.Series(dtype="string"), "year": pd.Series(dtype="Int64")})
+        out = df[["unit_id", "campaign_id"]].merge(campaigns[["campaign_id", "year"]], on="campaign_id",
+                                                   how="inner")
+        return out
+    return df[["unit_id", "year"]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Units
+# ---------------------------------------------------------------------------------------------
+
+
+def hierarchy_findings(units: pd.DataFrame, merges: pd.DataFrame | None, scope: Scope,
+                       lang: str = "vi") -> list[dict]:
+    """The unit tree's problems (parents, cycles, validity, merges) as findings.
+
+    In a restricted run a problem is kept when it names a unit of the scope (or names none).
+    """
+    problems = [p for p in hierarchy.find_hierarchy_problems(units) if p["check"] not in _SUITE_COVERED]
+    if merges is not None and len(merges.columns) and len(merges):
+        problems += hierarchy.find_merge_problems(units, merges)
+    in_scope = None if scope.units is None else set().union(*scope.units.values())
+    out = []
+    for p in problems:
+        if in_scope is not None and p["unit_ids"] and not set(p["unit_ids"]) & in_scope:
+            continue
+        out.append(finding(f"hierarchy.{p['check'].replace('-', '_')}", "critical", "units",
+                           p["unit_ids"], [{"unit_id": u} for u in p["unit_ids"]],
+                           p["message_en"] if lang == "en" else p["message_vi"],
+                           {"years": p["years"]} if p["years"] else None))
+    return out
+
+
+def unit_reference_findings(units: pd.DataFrame, facts: dict[str, pd.DataFrame | None],
+                            campaigns: pd.DataFrame | None, scope: Scope,
+                            lang: str = "vi") -> list[dict]:
+    """Fact rows naming an unknown unit, a unit not active that year, or a non-leaf unit.
+
+    In a restricted run only units of the scope are judged (a unit outside the tree cannot be in a
+    subtree: the full run reports it).
+    """
+    known = set(units["unit_id"].dropna().astype(str))
+    uy = UnitYears(units)
+    out: list[dict] = []
+    for table in FACT_TABLES:
+        df = facts.get(table)
+        if df is None or not len(df):
+            continue
+        fy = _fact_years(df, table, campaigns).dropna(subset=["unit_id", "year"])
+        in_scope = None if scope.units is None else set().union(*scope.units.values())
+        fy = fy[[scope.has_year(int(y)) and (in_scope is None or str(u) in in_scope)
+                 for u, y in zip(fy["unit_id"], fy["year"], strict=True)]]
+        pairs = fy.groupby(["unit_id", "year"], sort=True).size().reset_index(name="n")
+        unknown = pairs[~pairs["unit_id"].astype(str).isin(known)]
+        for uid, g in unknown.groupby("unit_id", sort=True):
+            ys = [int(y) for y in g["year"]]
+            out.append(finding("cross.unit_unknown", "critical", table, [uid],
+                               [{"unit_id": str(uid), "year": y} for y in ys],
+                               msg.say("cross.unit_unknown", lang, table=table, unit=uid,
+                                       count=int(g["n"].sum()), years=_years_text(ys))))
+        pairs = pairs[pairs["unit_id"].astype(str).isin(known)]
+        inactive: dict[str, list[int]] = {}
+        not_leaf: dict[str, list[int]] = {}
+        for uid, y in zip(pairs["unit_id"].astype(str), pairs["year"].astype(int), strict=True):
+            if uid not in uy.active_ids(y):
+                inactive.setdefault(uid, []).append(y)
+            elif table in LEAF_TABLES and uid not in uy.leaves(y):
+                not_leaf.setdefault(uid, []).append(y)
+        for uid, ys in sorted(inactive.items()):
+            out.append(finding("cross.unit_inactive", "critical", table, [uid],
+                               [{"unit_id": uid, "year": y} for y in ys],
+                               msg.say("cross.unit_inactive", lang, table=table, unit=uid,
+                                       years=_years_text(ys))))
+        for uid, ys in sorted(not_leaf.items()):
+            if scope.units is not None and not any(scope.has(uid, y) for y in ys):
+                continue
+            out.append(finding("cross.facts_not_leaf", "critical", table, [uid],
+                               [{"unit_id": uid, "year": y} for y in ys],
+                               msg.say("cross.facts_not_leaf", lang, table=table, unit=uid,
+                                       years=_years_text(ys))))
+    return out
+
+
+def campaign_findings(study: pd.DataFrame, campaigns: pd.DataFrame, lang: str = "vi") -> list[dict]:
+    """Study rows of a campaign that is not in the campaigns table."""
+    known = set(campaigns["campaign_id"].dropna().astype(str))
+    bad = study[~study["campaign_id"].astype(str).isin(known) & study["campaign_id"].notna()]
+    out = []
+    for cid, g in bad.groupby("campaign_id", sort=True):
+        ids = sorted(set(g["unit_id"].dropna().astype(str)))
+        out.append(finding("cross.campaign_unknown", "critical", "study_participation", ids,
+                           [{"unit_id": u, "campaign_id": str(cid)} for u in ids],
+                           msg.say("cross.campaign_unknown", lang, campaign=cid, count=len(g))))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Completeness
+# ---------------------------------------------------------------------------------------------
+
+
+def expected_reporters(units: pd.DataFrame | UnitYears, year: int, table: str) -> set[str]:
+    """Units expected to report ``table`` in ``year``: active leaves (and, for organisation
+    ratings, also every active grassroots organisation)."""
+    uy = units if isinstance(units, UnitYears) else UnitYears(units)
+    expected = set(uy.leaves(year))
+    if table == "unit_ratings":
+        expected |= uy.at_level(year, "co_so")
+    return expected
+
+
+def _sets(df: pd.DataFrame, by: str) -> dict:
+    out: dict = {}
+    for k, u in zip(df[by], df["unit_id"], strict=True):
+        if pd.notna(k) and pd.notna(u):
+            out.setdefault(int(k) if by == "year" else str(k), set()).add(str(u))
+    return out
+
+
+def completeness_findings(units: pd.DataFrame, facts: dict[str, pd.DataFrame | None],
+                          campaigns: pd.DataFrame | None, data_years: dict[str, set[int]],
+                          scope: Scope, lang: str = "vi") -> list[dict]:
+    """Reporting completeness per table and year (per campaign for study participation).
+
+    A table is checked in the years it has any data (``data_years``, from the whole table); each
+    expected unit (:func:`expected_reporters`) inside the scope must have a row.
+    """
+    out: list[dict] = []
+    uy = UnitYears(units)
+    for table in FACT_TABLES:
+        df = facts.get(table)
+        if df is None:
+            continue
+        if table == "study_participation":
+            if campaigns is None:
+                continue
+            groups = [(int(y), str(c)) for c, y in zip(campaigns["campaign_id"], campaigns["year"],
+                                                       strict=True)
+                      if pd.notna(y) and pd.notna(c)]
+            reported = _sets(df, "campaign_id")
+        else:
+            groups = [(y, None) for y in sorted(data_years.get(table, set()))]
+            reported = _sets(df, "year")
+        for year, campaign in sorted(groups):
+            if not scope.has_year(year):
+                continue
+            expected = expected_reporters(uy, year, table)
+            if scope.units is not None:
+                expected &= scope.units.get(year, frozenset())
+            if not expected:
+                continue
+            got = reported.get(campaign if campaign is not None else year, set())
+            missing = sorted(expected - got)
+            if not missing:
+                continue
+            n_rep = len(expected) - len(missing)
+            rate = 100.0 * n_rep / len(expected)
+            camp = msg.word("campaign", lang, campaign=campaign) if campaign else ""
+            out.append(finding(
+                "cross.completeness", "critical", table, missing,
+                [{"unit_id": u, "year": year, **({"campaign_id": campaign} if campaign else {})}
+                 for u in missing],
+                msg.say("cross.completeness", lang, table=table, year=year, campaign=camp,
+                        reported=n_rep, expected=len(expected), rate=format_pct(rate, 1, lang),
+                        missing_count=len(missing), missing=msg.list_ids(missing, lang)),
+                {"year": year, "campaign_id": campaign, "reported": n_rep, "expected": len(expected),
+                 "rate_pct": round(rate, 2), "missing": missing}))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Ratings
+# ---------------------------------------------------------------------------------------------
+
+
+def member_ratings_sum_findings(member_ratings: pd.DataFrame, membership: pd.DataFrame | None,
+                                scope: Scope, lang: str = "vi") -> list[dict]:
+    """Σ level counts + not assessed must equal members − exempt, per unit and year."""
+    mr = member_ratings[scope.mask(member_ratings)]
+    if not len(mr):
+        return []
+    out: list[dict] = []
+    g = mr.groupby(["unit_id", "year"], sort=True).agg(
+        rated=("members_count", "sum"),
+        na_max=("members_not_assessed", "max"), na_min=("members_not_assessed", "min")).reset_index()
+    for r in g[(g["na_max"] != g["na_min"]).fillna(False).astype(bool)].itertuples(index=False):
+        vals = sorted(int(v) for v in mr.loc[(mr["unit_id"] == r.unit_id) & (mr["year"] == r.year),
+                                             "members_not_assessed"].dropna().unique())
+        out.append(finding("cross.not_assessed_varies", "critical", "member_ratings", [r.unit_id],
+                           [{"unit_id": str(r.unit_id), "year": int(r.year)}],
+                           msg.say("cross.not_assessed_varies", lang, unit=r.unit_id, year=int(r.year),
+                                   values=", ".join(str(v) for v in vals))))
+    if membership is None:
+        return out
+    m = membership.groupby(["unit_id", "year"], as_index=False)[["members_total", "members_exempt"]].sum(
+        min_count=1)
+    j = g.merge(m, on=["unit_id", "year"], how="left")
+    for r in j.itertuples(index=False):
+        unit, year = str(r.unit_id), int(r.year)
+        if pd.isna(r.members_total):
+            out.append(finding("cross.member_ratings_without_membership", "critical", "member_ratings",
+                               [unit], [{"unit_id": unit, "year": year}],
+                               msg.say("cross.member_ratings_without_membership", lang, unit=unit,
+                                       year=year)))
+            continue
+        na = 0 if pd.isna(r.na_max) else int(r.na_max)
+        exempt = 0 if pd.isna(r.members_exempt) else int(r.members_exempt)
+        lhs, rhs = int(r.rated) + na, int(r.members_total) - exempt
+        if lhs != rhs:
+            out.append(finding(
+                "cross.member_ratings_sum", "critical", "member_ratings", [unit],
+                [{"unit_id": unit, "year": year}],
+                msg.say("cross.member_ratings_sum", lang, unit=unit, year=year, rated=int(r.rated),
+                        not_assessed=na, lhs=lhs, total=int(r.members_total), exempt=exempt, rhs=rhs),
+                {"rated": int(r.rated), "not_assessed": na, "members_total": int(r.members_total),
+                 "members_exempt": exempt, "difference": lhs - rhs}))
+    return out
+
+
+def exemplary_findings(unit_ratings: pd.DataFrame, scope: Scope, lang: str = "vi") -> list[dict]:
+    """"Tiêu biểu" (exemplary) organisations must be rated level 1."""
+    ur = unit_ratings[scope.mask(unit_ratings)]
+    bad = ur[ur["is_exemplary"].fillna(False).astype(bool) & (ur["rating_rank"] != 1).fillna(True)]
+    out = []
+    for r in bad.sort_values(["unit_id", "year"]).itertuples(index=False):
+        rank = "?" if pd.isna(r.rating_rank) else int(r.rating_rank)
+        out.append(finding("cross.exemplary_subset", "critical", "unit_ratings", [r.unit_id],
+                           [{"unit_id": str(r.unit_id), "year": int(r.year)}],
+                           msg.say("cross.exemplary_subset", lang, unit=r.unit_id, year=int(r.year),
+                                   code=r.rating_code, rank=rank)))
+    return out
+
+
+def _rollup(facts: pd.DataFrame, units: pd.DataFrame, years: Iterable[int],
+            value_cols: list[str], extra_keys: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Sum leaf ``value_cols`` onto every ancestor (self included) per year."""
+    years = sorted({int(y) for y in years})
+    if not years or not len(facts):
+        return pd.DataFrame(columns=["year", "ancestor_id", *extra_keys, *value_cols])
+    cl = hierarchy.closure_all_years(units, years)
+    f = facts.assign(year=facts["year"].astype("int64"), unit_id=facts["unit_id"].astype(str))
+    cl = cl.assign(unit_id=cl["unit_id"].astype(str), ancestor_id=cl["ancestor_id"].astype(str))
+    j = f.merge(cl[["year", "ancestor_id", "unit_id", "depth"]], on=["year", "unit_id"], how="inner")
+    return j.groupby(["year", "ancestor_id", *extra_keys], as_index=False, sort=True)[value_cols].sum()
+
+
+def member_quota_findings(units: pd.DataFrame, member_ratings: pd.DataFrame, scope: Scope,
+                          lang: str = "vi") -> list[dict]:
+    """The level-1 member quota of the scheme in force, per grassroots organisation and year."""
+    years = [int(y) for y in pd.unique(member_ratings["year"].dropna())
+             if scope.has_year(int(y)) and ratings.quota_applies(int(y))]
+    if not years:
+        return []
+    mr = member_ratings[member_ratings["year"].isin(years)]
+    mr = mr.assign(members_count=mr["members_count"].fillna(0).astype("int64"))
+    rolled = _rollup(mr[["unit_id", "year", "rating_rank", "members_count"]].dropna(subset=["rating_rank"]),
+                     units, years, ["members_count"], ("rating_rank",))
+    co_so: set[tuple[str, int]] = set()
+    uy = UnitYears(units)
+    for y in years:
+        co_so |= {(u, y) for u in uy.at_level(y, "co_so")}
+    keep = [(a, int(y)) in co_so and scope.has(a, int(y)) for a, y in
+            zip(rolled["ancestor_id"], rolled["year"], strict=True)]
+    rolled = rolled[keep].rename(columns={"ancestor_id": "unit_id"})
+    if not len(rolled):
+        return []
+    q = ratings.check_member_quota(rolled)
+    schemes = ratings.load_schemes()
+    out = []
+    for r in q[~q["is_within"]].itertuples(index=False):
+        rule = schemes.get(str(r.scheme_id)).quota
+        note = msg.word("quota_source" if rule.confirmed_in_primary_text else "quota_unconfirmed",
+                        lang, source=rule.source)
+        out.append(finding(
+            "cross.member_quota", "critical", "member_ratings", [r.unit_id],
+            [{"unit_id": str(r.unit_id), "year": int(r.year)}],
+            msg.say("cross.member_quota", lang, unit=r.unit_id, year=int(r.year), scheme=r.scheme_id,
+                    level1=int(r.level1_count), level2=int(r.level2_count), pct=rule.max_pct_of_level2,
+                    limit=int(r.limit_count), note=note),
+            {"level1_count": int(r.level1_count), "level2_count": int(r.level2_count),
+             "limit_count": int(r.limit_count), "max_pct_of_level2": rule.max_pct_of_level2}))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Over time
+# ---------------------------------------------------------------------------------------------
+
+
+def indicator_frame(units: pd.DataFrame, facts: dict[str, pd.DataFrame | None],
+                    campaigns: pd.DataFrame | None, years: Iterable[int]) -> pd.DataFrame:
+    """Indicators of every unit (rolled up over its leaves) per year.
+
+    Returns:
+        Long frame: ``year``, ``unit_id``, ``indicator`` (``members``, ``coverage_members``,
+        ``member_rank1_share``, ``unit_rank1_share``), ``value`` (shares in %), ``base`` (the
+        denominator, or the value itself for ``members``).
+    """
+    years = sorted({int(y) for y in years})
+    parts = []
+    ms = facts.get("membership")
+    if ms is not None and len(ms):
+        m = ms.dropna(subset=["unit_id", "year"]).assign(
+            members_total=ms["members_total"].fillna(0).astype("int64"),
+            eligible=(ms["members_total"].fillna(0) - ms["members_exempt"].fillna(0)).clip(lower=0)
+            .astype("int64"))
+        r = _rollup(m[["unit_id", "year", "members_total", "eligible"]], units, years,
+                    ["members_total", "eligible"])
+        parts.append(pd.DataFrame({"year": r["year"], "unit_id": r["ancestor_id"], "indicator": "members",
+                                   "value": r["members_total"].astype(float),
+                                   "base": r["members_total"].astype(float)}))
+        sp = facts.get("study_participation")
+        if sp is not None and campaigns is not None and len(sp):
+            camps = campaigns.dropna(subset=["year"])
+            n_camps = camps.groupby("year")["campaign_id"].nunique()
+            s = sp.merge(camps[["campaign_id", "year"]], on="campaign_id", how="inner")
+            s = s.assign(att=s["members_attended"].fillna(0).astype("int64"))
+            sr = _rollup(s[["unit_id", "year", "att"]], units, years, ["att"])
+            j = r.merge(sr, on=["year", "ancestor_id"], how="inner")
+            den = j["eligible"] * j["year"].map(n_camps).fillna(0)
+            ok = den > 0
+            parts.append(pd.DataFrame({"year": j["year"][ok], "unit_id": j["ancestor_id"][ok],
+                                       "indicator": "coverage_members",
+                                       "value": 100.0 * j["att"][ok] / den[ok], "base": j["eligible"][ok]
+                                       .astype(float)}))
+    mr = facts.get("member_ratings")
+    if mr is not None and len(mr):
+        x = mr.dropna(subset=["rating_rank", "unit_id", "year"])
+        x = x.assign(assessed=x["members_count"].fillna(0).astype("int64"),
+                     rank1=x["members_count"].fillna(0).astype("int64").where(x["rating_rank"] == 1, 0))
+        rr = _rollup(x[["unit_id", "year", "assessed", "rank1"]], units, years, ["assessed", "rank1"])
+        rr = rr[rr["assessed"] > 0]
+        parts.append(pd.DataFrame({"year": rr["year"], "unit_id": rr["ancestor_id"],
+                                   "indicator": "member_rank1_share",
+                                   "value": 100.0 * rr["rank1"] / rr["assessed"],
+                                   "base": rr["assessed"].astype(float)}))
+    ur = facts.get("unit_ratings")
+    if ur is not None and len(ur):
+        x = ur.dropna(subset=["rating_rank", "unit_id", "year"])
+        x = x.assign(rated=1, rank1=(x["rating_rank"] == 1).astype("int64"))
+        yrs = sorted(set(years) & {int(y) for y in x["year"]})
+        if yrs:
+            cl = hierarchy.closure_all_years(units, yrs)
+            cl = cl[cl["depth"] >= 1].assign(unit_id=lambda d: d["unit_id"].astype(str),
+                                             ancestor_id=lambda d: d["ancestor_id"].astype(str))
+            j = x.assign(year=x["year"].astype("int64"), unit_id=x["unit_id"].astype(str)).merge(
+                cl, on=["year", "unit_id"], how="inner")
+            g = j.groupby(["year", "ancestor_id"], as_index=False)[["rated", "rank1"]].sum()
+            parts.append(pd.DataFrame({"year": g["year"], "unit_id": g["ancestor_id"],
+                                       "indicator": "unit_rank1_share",
+                                       "value": 100.0 * g["rank1"] / g["rated"],
+                                       "base": g["rated"].astype(float)}))
+    if not parts:
+        return pd.DataFrame(columns=["year", "unit_id", "indicator", "value", "base"])
+    out = pd.concat(parts, ignore_index=True)
+    out["year"] = out["year"].astype("int64")
+    out["unit_id"] = out["unit_id"].astype(str)
+    return out.sort_values(["indicator", "unit_id", "year"], kind="mergesort").reset_index(drop=True)
+
+
+def _fmt(indicator: str, value: float, lang: str) -> str:
+    return format_number(value, 0, lang) if indicator == "members" else format_pct(value, 1, lang)
+
+
+def _scheme(year: int) -> str | None:
+    try:
+        return ratings.scheme_for_year(year)
+    except ratings.SchemeError:
+        return None
+
+
+def consistency_findings(ind: pd.DataFrame, scope: Scope, thresholds: Thresholds = Thresholds(),
+                         lang: str = "vi") -> list[dict]:
+    """Value vs the mean of the three previous years (WHO DQR consistency over time)."""
+    out = []
+    for (indicator, unit), g in ind.groupby(["indicator", "unit_id"], sort=True):
+        series = dict(zip(g["year"].astype(int), zip(g["value"], g["base"], strict=True), strict=True))
+        min_base = thresholds.min_subunits if indicator == "unit_rank1_share" else thresholds.min_members
+        for year in sorted(series):
+            prev = [year - 3, year - 2, year - 1]
+            if not scope.has(unit, year) or any(p not in series for p in prev):
+                continue
+            if indicator.endswith("rank1_share") and len({_scheme(y) for y in [*prev, year]}) != 1:
+                continue  # a rating scheme change is a series break, never compared across
+            values = [series[p][0] for p in prev]
+            bases = [series[p][1] for p in prev] + [series[year][1]]
+            if min(bases) < min_base:
+                continue
+            mean = float(np.mean(values))
+            value = float(series[year][0])
+            if mean <= 0:
+                continue
+            change = value / mean - 1.0
+            if abs(change) <= thresholds.max_change:
+                continue
+            if indicator != "members" and \
+                    abs(value - mean) <= thresholds.min_share_z * float(share_sd(mean, series[year][1])):
+                continue  # within the sampling noise of a share of this base
+            name = msg.indicator_name(indicator, lang)
+            history = ", ".join(f"{p}: {_fmt(indicator, series[p][0], lang)}" for p in prev)
+            sign = "+" if change > 0 else "−"
+            out.append(finding(
+                "trend.consistency", "warning", _TABLE_OF[indicator], [unit],
+                [{"unit_id": unit, "year": year}],
+                msg.say("trend.consistency", lang, indicator=name, unit=unit, year=year,
+                        value=_fmt(indicator, value, lang), change=sign + format_pct(abs(change) * 100, 1, lang),
+                        mean=_fmt(indicator, mean, lang), history=history,
+                        threshold=format_pct(thresholds.max_change * 100, 0, lang)),
+                {"indicator": indicator, "year": year, "value": round(value, 2),
+                 "mean_previous_3": round(mean, 2), "change_pct": round(change * 100, 2),
+                 "previous": {str(p): round(float(series[p][0]), 2) for p in prev}}))
+    return out
+
+
+_TABLE_OF = {"members": "membership", "coverage_members": "study_participation",
+             "member_rank1_share": "member_ratings", "unit_rank1_share": "unit_ratings"}
+
+
+def modified_z(values: np.ndarray, floor: np.ndarray | float = 0.0) -> np.ndarray:
+    """Modified z-scores ``0.6745 (x − median) / MAD`` (Iglewicz & Hoaglin).
+
+    Args:
+        values: The values of one group.
+        floor: Smallest spread allowed per value, as a standard deviation (e.g. the binomial
+            sampling error of a share); the MAD used is at least ``0.6745 × floor``.
+
+    When the MAD and the floor are both 0 the mean absolute deviation is used
+    (``(x − median) / (1.253314 · meanAD)``); when that is 0 too every score is 0.
+
+    Example:
+        >>> modified_z(np.array([10.0, 11, 12, 11, 10, 40])).round(1).tolist()
+        [-0.7, 0.0, 0.7, 0.0, -0.7, 19.6]
+    """
+    med = float(np.median(values))
+    dev = np.abs(values - med)
+    mad = np.maximum(float(np.median(dev)), 0.6745 * np.asarray(floor, dtype=float))
+    if np.all(mad > 0):
+        return 0.6745 * (values - med) / mad
+    mean_ad = float(np.mean(dev))
+    if mean_ad > 0:
+        return (values - med) / (1.253314 * mean_ad)
+    return np.zeros(len(values))
+
+
+def share_sd(pct: float, base: np.ndarray | float) -> np.ndarray:
+    """Binomial sampling spread (in percentage points) of a share ``pct`` over ``base`` people.
+
+    Example:
+        >>> round(float(share_sd(90.0, 100)), 1), round(float(share_sd(100.0, 20)), 1)
+        (3.1, 3.4)
+    """
+    n = np.maximum(np.asarray(base, dtype=float), 1.0)
+    p = (min(max(pct / 100.0, 0.0), 1.0) * n + 0.5) / (n + 1.0)  # 0% and 100% still have a spread
+    return 100.0 * np.sqrt(p * (1 - p) / n)
+
+
+def outlier_findings(ind: pd.DataFrame, units: pd.DataFrame, scope: Scope,
+                     thresholds: Thresholds = Thresholds(), lang: str = "vi") -> list[dict]:
+    """Sibling units (same parent, same year) whose share is an outlier by modified z-score."""
+    shares = ind[ind["indicator"].isin(["coverage_members", "member_rank1_share"])
+                 & (ind["base"] >= thresholds.min_sibling_base)]
+    out = []
+    uy = UnitYears(units)
+    for year in sorted(set(shares["year"])):
+        if not scope.has_year(int(year)):
+            continue
+        act = uy.active(int(year))
+        parent = dict(zip(act["unit_id"].astype(str), act["parent_id"], strict=True))
+        sy = shares[shares["year"] == year]
+        sy = sy.assign(parent=sy["unit_id"].map(parent))
+        for (indicator, par), g in sy.dropna(subset=["parent"]).groupby(["indicator", "parent"], sort=True):
+            if len(g) < thresholds.min_siblings:
+                continue
+            med = float(np.median(g["value"]))
+            z = modified_z(g["value"].to_numpy(dtype=float),
+                           share_sd(med, g["base"].to_numpy(dtype=float)))
+            for (unit, value), zi in zip(zip(g["unit_id"], g["value"], strict=True), z, strict=True):
+                if abs(zi) <= thresholds.max_z or not scope.has(unit, int(year)):
+                    continue
+                out.append(finding(
+                    "trend.outlier", "warning", _TABLE_OF[indicator], [unit],
+                    [{"unit_id": unit, "year": int(year)}],
+                    msg.say("trend.outlier", lang, indicator=msg.indicator_name(indicator, lang),
+                            unit=unit, year=int(year), value=_fmt(indicator, value, lang), n=len(g),
+                            parent=par, median=_fmt(indicator, med, lang),
+                            z=format_number(float(zi), 1, lang),
+                            threshold=format_number(thresholds.max_z, 1, lang)),
+                    {"indicator": indicator, "year": int(year), "value": round(float(value), 2),
+                     "sibling_median": round(med, 2), "modified_z": round(float(zi), 2),
+                     "siblings": len(g), "parent_id": str(par)}))
+    return out

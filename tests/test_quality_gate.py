@@ -1,0 +1,419 @@
+"""The quality gate on the sample: every check catches exactly its planted fault (through the CLI).
+
+Each test plants one fault in a private copy of the ingested sample (``processed_copy``) by
+rewriting one Parquet table with canonical dtypes (the manifest's table hashes are not verified
+when loading), runs ``hoctap validate --format json`` through :func:`analysis.cli.main` and
+asserts the check id, severity, unit ids and exit code. The planted-fault runs use the built-in
+engine (``--engine native``, milliseconds); ``test_quality_suites.py`` proves it gives the same
+findings as Great Expectations.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis import cli, store
+
+
+def _load(folder: Path, table: str) -> pd.DataFrame:
+    return store.load_table(folder, table)
+
+
+def _save(folder: Path, table: str, df: pd.DataFrame) -> None:
+    store.atomic_write_bytes(folder / f"{table}.parquet", store.table_bytes(df.reset_index(drop=True)))
+
+
+def _validate(capsys, folder: Path, *extra: str) -> tuple[int, dict]:
+    code = cli.main(["validate", "--data", str(folder), "--format", "json", "--engine", "native", *extra])
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+def _only(result: dict, check: str) -> list[dict]:
+    return [f for f in result["findings"] if f["check"] == check]
+
+
+def _assert_found(capsys, folder: Path, check: str, severity: str, unit_ids: list[str] | None,
+                  exit_code: int) -> list[dict]:
+    code, result = _validate(capsys, folder)
+    hits = _only(result, check)
+    assert hits, f"{check} not found; got {sorted({f['check'] for f in result['findings']})}"
+    assert {f["severity"] for f in hits} == {severity}
+    if unit_ids is not None:
+        assert sorted({u for f in hits for u in f["unit_ids"]}) == sorted(unit_ids)
+    assert code == exit_code
+    return hits
+
+
+# --- the clean sample ----------------------------------------------------------------------------
+
+def test_clean_sample_passes_with_exit_0(capsys, sample_processed: Path) -> None:
+    code, result = _validate(capsys, sample_processed)
+    assert code == 0
+    assert result["verdict"] == "pass"
+    assert result["counts"]["critical"] == 0
+    assert set(result) >= {"verdict", "counts", "findings"}
+    for f in result["findings"]:
+        assert set(f) >= {"check", "severity", "table", "unit_ids", "rows", "message"}
+        assert f["severity"] in ("critical", "warning")
+        assert isinstance(f["unit_ids"], list) and isinstance(f["rows"], list)
+
+
+def test_clean_sample_warnings_are_only_the_illustrative_missed_campaign(capsys, sample_processed: Path) -> None:
+    # the sample builder makes one remote chi bộ of Thanh Minh miss the second campaign in 2012-2013
+    _, result = _validate(capsys, sample_processed)
+    assert {(f["check"], tuple(f["unit_ids"])) for f in result["findings"]} == {
+        ("trend.outlier", ("thanh-minh-truong",))}
+
+
+def test_text_output_ends_with_the_verdict_line(capsys, sample_processed: Path) -> None:
+    code = cli.main(["validate", "--data", str(sample_processed), "--engine", "native"])
+    out = capsys.readouterr().out.strip().splitlines()
+    assert code == 0
+    assert out[-1].startswith("Kết quả kiểm tra: ĐẠT")
+
+
+def test_unit_year_run_is_restricted_to_the_subtree(capsys, processed_copy: Path) -> None:
+    ms = _load(processed_copy, "membership")
+    ms.loc[(ms["unit_id"] == "him-lam-to01") & (ms["year"] == 2014), "members_exempt"] = 999
+    _save(processed_copy, "membership", ms)
+    code, result = _validate(capsys, processed_copy, "--unit", "tan-thanh", "--year", "2014")
+    assert (code, result["verdict"], result["unit"], result["year"]) == (0, "pass", "tan-thanh", 2014)
+    code, result = _validate(capsys, processed_copy, "--unit", "him-lam", "--year", "2014")
+    assert code == 1
+    assert _only(result, "membership.exempt_le_total")[0]["unit_ids"] == ["him-lam-to01"]
+
+
+# --- bad input -----------------------------------------------------------------------------------
+
+def test_no_processed_data_exits_2_and_says_run_ingest(capsys, tmp_path: Path) -> None:
+    code = cli.main(["validate", "--data", str(tmp_path / "nothing")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "hoctap ingest" in err
+    assert "Traceback" not in err
+
+
+def test_processed_folder_of_another_version_exits_2_with_a_clear_message(capsys, processed_copy: Path) -> None:
+    path = processed_copy / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["format_version"] = 0
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    code = cli.main(["validate", "--data", str(processed_copy)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "phiên bản khác" in err and "hoctap ingest" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("args", [["--unit", "khong-co"], ["--unit", "tan-thanh", "--year", "1999"],
+                                  ["--year", "2040"]])
+def test_unknown_unit_or_year_exits_2(capsys, sample_processed: Path, args: list[str]) -> None:
+    code = cli.main(["validate", "--data", str(sample_processed), *args])
+    assert code == 2
+    assert capsys.readouterr().err.startswith("hoctap: ")
+
+
+# --- output --------------------------------------------------------------------------------------
+
+def test_lang_en_gives_english_messages(capsys, processed_copy: Path) -> None:
+    ms = _load(processed_copy, "membership")
+    ms.loc[(ms["unit_id"] == "tan-thanh-tdp02") & (ms["year"] == 2015), "members_exempt"] = 500
+    _save(processed_copy, "membership", ms)
+    _, result = _validate(capsys, processed_copy, "--lang", "en")
+    msg = _only(result, "membership.exempt_le_total")[0]["message"]
+    assert msg.startswith("Members exempt exceed total members in 1 rows")
+    _, result = _validate(capsys, processed_copy)
+    assert _only(result, "membership.exempt_le_total")[0]["message"].startswith("Số đảng viên miễn")
+
+
+def test_reports_are_offline_and_escaped(capsys, processed_copy: Path, tmp_path: Path) -> None:
+    ms = _load(processed_copy, "membership")
+    row = ms.iloc[[0]].assign(unit_id="<script>alert(1)</script>")
+    _save(processed_copy, "membership", pd.concat([ms, row]))
+    report = tmp_path / "report"
+    code = cli.main(["validate", "--data", str(processed_copy), "--report-dir", str(report), "--engine", "native"])
+    capsys.readouterr()
+    assert code == 1
+    page = (report / "validation.html").read_text(encoding="utf-8")
+    assert "<script" not in page
+    assert "&lt;script&gt;" in page
+    assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", page)
+    assert "<link" not in page and "@import" not in page
+    data = json.loads((report / "validation.json").read_text(encoding="utf-8"))
+    assert data["verdict"] == "fail"
+
+
+# --- table level (suites) ------------------------------------------------------------------------
+
+def test_missing_column(capsys, processed_copy: Path) -> None:
+    ms = _load(processed_copy, "membership").drop(columns=["members_exempt"])
+    _save(processed_copy, "membership", ms)
+    hits = _assert_found(capsys, processed_copy, "membership.required_columns", "critical", [], 1)
+    assert "members_exempt" in hits[0]["message"]
+
+
+def test_wrong_type(capsys, processed_copy: Path) -> None:
+    ms = _load(processed_copy, "membership")
+    ms["members_total"] = ms["members_total"].astype("float64") + 0.5
+    _save(processed_copy, "membership", ms)
+    hits = _assert_found(capsys, processed_copy, "membership.column_types", "critical", [], 1)
+    assert hits[0]["values"] == {"column": "members_total", "expected": "int64", "observed": "float64"}
+
+
+def test_duplicate_key(capsys, processed_copy: Path) -> None:
+    ms = _load(processed_copy, "membership")
+    dup = ms[(ms["unit_id"] == "tan-thanh-tdp04") & (ms["year"] == 2017)]
+    _save(processed_copy, "membership", pd.concat([ms, dup]))
+    hits = _assert_found(capsys, processed_copy, "membership.unique_key", "critical", ["tan-thanh-tdp04"], 1)
+    assert hits[0]["rows"] == [{"unit_id": "tan-thanh-tdp04", "year": 2017}] * 2
+
+
+def test_required_value_missing(capsys, processed_copy: Path) -> None:
+    ur = _load(processed_copy, "campaigns")
+    ur.loc[ur["campaign_id"] == "2016-01", "title"] = None
+    _save(processed_copy, "campaigns", ur)
+    hits = _assert_found(capsys, processed_copy, "campaigns.not_null", "critical", [], 1)
+    assert hits[0]["rows"] == [{"campaign_id": "2016-01"}]
+
+
+def test_negative_count(capsys, processed_copy: Path) -> None:
+    sp = _load(processed_copy, "study_participation")
+    sp.loc[(sp["unit_id"] == "him-lam-to03") & (sp["campaign_id"] == "2018-01"), "public_attended"] = -5
+    _save(processed_copy, "study_participation", sp)
+    _assert_found(capsys, processed_copy, "study_participation.non_negative", "critical", ["him-lam-to03"], 1)
+
+
+def test_exempt_above_total(capsys, processed_copy: Path) -> None:
+    ms = _load(processed_copy, "membership")
+    sel = (ms["unit_id"] == "thanh-minh-pa-pu") & (ms["year"] == 2019)
+    ms.loc[sel, "members_exempt"] = ms.loc[sel, "members_total"] + 1
+    _save(processed_copy, "membership", ms)
+    _assert_found(capsys, processed_copy, "membership.exempt_le_total", "critical", ["thanh-minh-pa-pu"], 1)
+
+
+def test_attended_above_eligible(capsys, processed_copy: Path) -> None:
+    ms = _load(processed_copy, "membership")
+    m = ms[(ms["unit_id"] == "tan-thanh-tdp08") & (ms["year"] == 2014)].iloc[0]
+    sp = _load(processed_copy, "study_participation")
+    sel = (sp["unit_id"] == "tan-thanh-tdp08") & (sp["campaign_id"] == "2014-02")
+    sp.loc[sel, "members_attended"] = int(m.members_total - m.members_exempt) + 1
+    _save(processed_copy, "study_participation", sp)
+    hits = _assert_found(capsys, processed_copy, "study_participation.attended_le_eligible", "critical",
+                         ["tan-thanh-tdp08"], 1)
+    assert hits[0]["rows"] == [{"unit_id": "tan-thanh-tdp08", "campaign_id": "2014-02"}]
+
+
+def test_year_out_of_range(capsys, processed_copy: Path) -> None:
+    ms = _load(processed_copy, "membership")
+    row = ms[(ms["unit_id"] == "him-lam-to02") & (ms["year"] == 2012)].assign(year=1990)
+    _save(processed_copy, "membership", pd.concat([ms, row]))
+    _assert_found(capsys, processed_copy, "membership.year_range", "critical", ["him-lam-to02"], 1)
+
+
+def test_unit_label_of_another_scheme(capsys, processed_copy: Path) -> None:
+    ur = _load(processed_copy, "unit_ratings")
+    sel = (ur["unit_id"] == "tan-thanh-tdp10") & (ur["year"] == 2020)
+    ur.loc[sel, ["rating_code", "rating_rank"]] = ["tsvm", 1]
+    _save(processed_copy, "unit_ratings", ur)
+    _assert_found(capsys, processed_copy, "unit_ratings.label_valid", "critical", ["tan-thanh-tdp10"], 1)
+
+
+def test_member_level_of_another_scheme(capsys, processed_copy: Path) -> None:
+    mr = _load(processed_copy, "member_ratings")
+    sel = (mr["unit_id"] == "him-lam-to05") & (mr["year"] == 2016) & (mr["rating_code"] == "vi-pham")
+    mr.loc[sel, "rating_code"] = "khtnv"  # the later schemes' level 4, not tsvm-2008's
+    _save(processed_copy, "member_ratings", mr)
+    _assert_found(capsys, processed_copy, "member_ratings.label_valid", "critical", ["him-lam-to05"], 1)
+
+
+def test_invalid_unit_level(capsys, processed_copy: Path) -> None:
+    u = _load(processed_copy, "units")
+    u.loc[u["unit_id"] == "him-lam-to07", "unit_level"] = "to_dang"
+    _save(processed_copy, "units", u)
+    _assert_found(capsys, processed_copy, "units.invalid_level", "critical", ["him-lam-to07"], 1)
+
+
+# --- across tables -------------------------------------------------------------------------------
+
+def test_unknown_parent(capsys, processed_copy: Path) -> None:
+    u = _load(processed_copy, "units")
+    u.loc[u["unit_id"] == "thanh-minh-pa-pu", "parent_id"] = "xa-khong-co"
+    _save(processed_copy, "units", u)
+    _assert_found(capsys, processed_copy, "hierarchy.unknown_parent", "critical", ["thanh-minh-pa-pu"], 1)
+
+
+def test_cycle(capsys, processed_copy: Path) -> None:
+    u = _load(processed_copy, "units")
+    u.loc[u["unit_id"] == "thanh-minh", "parent_id"] = "thanh-minh-truong"
+    _save(processed_copy, "units", u)
+    _assert_found(capsys, processed_copy, "hierarchy.cycle", "critical", ["thanh-minh", "thanh-minh-truong"], 1)
+
+
+def test_unknown_unit(capsys, processed_copy: Path) -> None:
+    ms = _load(processed_copy, "membership")
+    row = ms.iloc[[0]].assign(unit_id="chi-bo-la")
+    _save(processed_copy, "membership", pd.concat([ms, row]))
+    _assert_found(capsys, processed_copy, "cross.unit_unknown", "critical", ["chi-bo-la"], 1)
+
+
+def test_inactive_unit(capsys, processed_copy: Path) -> None:
+    ms = _load(processed_copy, "membership")  # tdp19 merged into tdp19-20 in 2020
+    row = ms[(ms["unit_id"] == "tan-thanh-tdp19") & (ms["year"] == 2019)].assign(year=2021)
+    _save(processed_copy, "membership", pd.concat([ms, row]))
+    _assert_found(capsys, processed_copy, "cross.unit_inactive", "critical", ["tan-thanh-tdp19"], 1)
+
+
+def test_figures_at_a_unit_with_sub_units(capsys, processed_copy: Path) -> None:
+    ms = _load(processed_copy, "membership")
+    row = ms[(ms["unit_id"] == "him-lam-to01") & (ms["year"] == 2014)].assign(unit_id="him-lam")
+    _save(processed_copy, "membership", pd.concat([ms, row]))
+    _assert_found(capsys, processed_copy, "cross.facts_not_leaf", "critical", ["him-lam"], 1)
+
+
+def test_unknown_campaign(capsys, processed_copy: Path) -> None:
+    sp = _load(processed_copy, "study_participation")
+    row = sp[(sp["unit_id"] == "tan-thanh-tdp01") & (sp["campaign_id"] == "2014-01")].assign(campaign_id="2014-09")
+    _save(processed_copy, "study_participation", pd.concat([sp, row]))
+    _assert_found(capsys, processed_copy, "cross.campaign_unknown", "critical", ["tan-thanh-tdp01"], 1)
+
+
+def test_missing_report(capsys, processed_copy: Path) -> None:
+    ur = _load(processed_copy, "unit_ratings")
+    ur = ur[~((ur["unit_id"] == "tan-thanh-tdp03") & (ur["year"] == 2016))]
+    _save(processed_copy, "unit_ratings", ur)
+    hits = _assert_found(capsys, processed_copy, "cross.completeness", "critical", ["tan-thanh-tdp03"], 1)
+    v = hits[0]["values"]
+    assert (v["year"], v["missing"], v["reported"] + 1) == (2016, ["tan-thanh-tdp03"], v["expected"])
+    assert "tan-thanh-tdp03" in hits[0]["message"]
+
+
+def test_missing_study_report_names_the_campaign(capsys, processed_copy: Path) -> None:
+    sp = _load(processed_copy, "study_participation")
+    sp = sp[~((sp["unit_id"] == "him-lam-to02") & (sp["campaign_id"] == "2021-02"))]
+    _save(processed_copy, "study_participation", sp)
+    hits = _assert_found(capsys, processed_copy, "cross.completeness", "critical", ["him-lam-to02"], 1)
+    assert hits[0]["values"]["campaign_id"] == "2021-02"
+
+
+def test_member_rating_counts_do_not_add_up(capsys, processed_copy: Path) -> None:
+    mr = _load(processed_copy, "member_ratings")
+    sel = (mr["unit_id"] == "tan-thanh-tdp12") & (mr["year"] == 2014) & (mr["rating_code"] == "httnv")
+    mr.loc[sel, "members_count"] += 2
+    _save(processed_copy, "member_ratings", mr)
+    hits = _assert_found(capsys, processed_copy, "cross.member_ratings_sum", "critical", ["tan-thanh-tdp12"], 1)
+    assert hits[0]["values"]["difference"] == 2
+
+
+def test_not_assessed_differs_between_level_rows(capsys, processed_copy: Path) -> None:
+    mr = _load(processed_copy, "member_ratings")
+    sel = (mr["unit_id"] == "him-lam-to06") & (mr["year"] == 2013) & (mr["rating_code"] == "htnv")
+    mr.loc[sel, "members_not_assessed"] += 3
+    _save(processed_copy, "member_ratings", mr)
+    _assert_found(capsys, processed_copy, "cross.not_assessed_varies", "critical", ["him-lam-to06"], 1)
+
+
+def test_exemplary_outside_level_1(capsys, processed_copy: Path) -> None:
+    ur = _load(processed_copy, "unit_ratings")
+    cand = ur[(ur["year"] == 2015) & (ur["rating_rank"] == 2)].iloc[0]
+    ur.loc[(ur["unit_id"] == cand.unit_id) & (ur["year"] == 2015), "is_exemplary"] = True
+    _save(processed_copy, "unit_ratings", ur)
+    _assert_found(capsys, processed_copy, "cross.exemplary_subset", "critical", [cand.unit_id], 1)
+
+
+def test_member_quota_per_grassroots_organisation(capsys, processed_copy: Path) -> None:
+    mr = _load(processed_copy, "member_ratings")
+    base = (mr["unit_id"] == "thpt-pdg") & (mr["year"] == 2021)
+    l1, l2 = base & (mr["rating_rank"] == 1), base & (mr["rating_rank"] == 2)
+    moved = int(mr.loc[l2, "members_count"].iloc[0]) // 2
+    mr.loc[l1, "members_count"] += moved
+    mr.loc[l2, "members_count"] -= moved
+    _save(processed_copy, "member_ratings", mr)
+    hits = _assert_found(capsys, processed_copy, "cross.member_quota", "critical", ["thpt-pdg"], 1)
+    v = hits[0]["values"]
+    assert v["level1_count"] > v["limit_count"] == v["level2_count"] * 20 // 100
+
+
+def test_member_quota_rolls_up_chi_bo_to_their_co_so(capsys, processed_copy: Path) -> None:
+    mr = _load(processed_copy, "member_ratings")
+    leaves = [u for u in mr["unit_id"].unique() if str(u).startswith("him-lam-to")]
+    for leaf in leaves:
+        base = (mr["unit_id"] == leaf) & (mr["year"] == 2020)
+        l1, l2 = base & (mr["rating_rank"] == 1), base & (mr["rating_rank"] == 2)
+        moved = int(mr.loc[l2, "members_count"].iloc[0]) // 3
+        mr.loc[l1, "members_count"] += moved
+        mr.loc[l2, "members_count"] -= moved
+    _save(processed_copy, "member_ratings", mr)
+    hits = _assert_found(capsys, processed_copy, "cross.member_quota", "critical", ["him-lam"], 1)
+    assert hits[0]["rows"] == [{"unit_id": "him-lam", "year": 2020}]
+
+
+def test_quarantined_row_is_a_critical_finding(capsys, processed_copy: Path) -> None:
+    q = _load(processed_copy, "quarantine")
+    row = pd.DataFrame({"source_file": ["2014/tan-thanh-2014.xlsx"], "sheet": ["Học tập"], "row_number": [12],
+                        "table": ["study_participation"], "reason_code": ["unit_unknown"],
+                        "reason": ["Không xác định được đơn vị 'Chi bộ X'"], "raw_values": ["{}"]})
+    _save(processed_copy, "quarantine", pd.concat([q, row]).astype(q.dtypes.to_dict()))
+    hits = _assert_found(capsys, processed_copy, "intake.unit_unknown", "critical", [], 1)
+    assert hits[0]["rows"] == [{"source_file": "2014/tan-thanh-2014.xlsx", "sheet": "Học tập", "row_number": 12}]
+
+
+def test_stated_total_that_disagrees_is_a_critical_finding(capsys, processed_copy: Path) -> None:
+    path = processed_copy / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["findings"] = [{"check": "total_mismatch", "source_file": "2014/tan-thanh-2014.xlsx",
+                             "sheet": "Đảng viên", "row_number": 40, "table": "membership",
+                             "unit_ids": ["tan-thanh"], "message": "Dòng tổng ghi 551, cộng các dòng được 550"}]
+    path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    _assert_found(capsys, processed_copy, "intake.total_mismatch", "critical", ["tan-thanh"], 1)
+
+
+# --- over time (warnings: exit 0) ----------------------------------------------------------------
+
+def test_attendance_far_below_the_previous_three_years(capsys, processed_copy: Path) -> None:
+    sp = _load(processed_copy, "study_participation")
+    sel = sp["unit_id"].str.startswith("tan-thanh-") & sp["campaign_id"].str.startswith("2017-")
+    sp.loc[sel, "members_attended"] = sp.loc[sel, "members_attended"] // 2
+    _save(processed_copy, "study_participation", sp)
+    code, result = _validate(capsys, processed_copy)
+    hits = [f for f in _only(result, "trend.consistency") if f["unit_ids"] == ["tan-thanh"]]
+    assert code == 0 and result["verdict"] == "pass"
+    assert len(hits) == 1 and hits[0]["severity"] == "warning"
+    v = hits[0]["values"]
+    assert (v["indicator"], v["year"]) == ("coverage_members", 2017)
+    assert v["change_pct"] < -33 and set(v["previous"]) == {"2014", "2015", "2016"}
+
+
+def test_members_jump_is_a_consistency_warning(capsys, processed_copy: Path) -> None:
+    ms = _load(processed_copy, "membership")
+    mr = _load(processed_copy, "member_ratings")
+    sel = ms["unit_id"].str.startswith("him-lam-") & (ms["year"] == 2016)
+    ms.loc[sel, "members_total"] *= 2  # every figure of the year doubled consistently
+    ms.loc[sel, "members_exempt"] *= 2
+    msel = mr["unit_id"].str.startswith("him-lam-") & (mr["year"] == 2016)
+    mr.loc[msel, ["members_count", "members_not_assessed"]] *= 2
+    _save(processed_copy, "membership", ms)
+    _save(processed_copy, "member_ratings", mr)
+    code, result = _validate(capsys, processed_copy)
+    hits = [f for f in _only(result, "trend.consistency") if f["values"]["indicator"] == "members"]
+    assert code == 0
+    assert {u for f in hits for u in f["unit_ids"]} >= {"him-lam"}
+    assert {f["severity"] for f in hits} == {"warning"}
+
+
+def test_sibling_outlier(capsys, processed_copy: Path) -> None:
+    sp = _load(processed_copy, "study_participation")
+    sel = (sp["unit_id"] == "tan-thanh-tdp05") & sp["campaign_id"].str.startswith("2016-")
+    sp.loc[sel, "members_attended"] = 2
+    _save(processed_copy, "study_participation", sp)
+    code, result = _validate(capsys, processed_copy)
+    hits = [f for f in _only(result, "trend.outlier") if f["values"]["year"] == 2016]
+    assert code == 0
+    assert [f["unit_ids"] for f in hits] == [["tan-thanh-tdp05"]]
+    assert hits[0]["severity"] == "warning" and hits[0]["values"]["modified_z"] < -3.5
+    assert hits[0]["values"]["parent_id"] == "tan-thanh"

@@ -1,0 +1,250 @@
+"""Reports without kernels: parameters, folders, input hashes, HTML clean-up, index, progress, CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from analysis import cli, reports, store
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+# --- parameters -------------------------------------------------------------------------------
+
+def test_check_params_rejects_unknown_parameter() -> None:
+    with pytest.raises(reports.ReportParamError, match="Tham số không hợp lệ 'colour'"):
+        reports.check_params("annual", {"unit_id": "a", "colour": "red"})
+
+
+def test_check_params_rejects_wrong_type() -> None:
+    with pytest.raises(reports.ReportParamError, match="'year' phải là int, nhận str"):
+        reports.check_params("annual", {"unit_id": "a", "year": "2014"})
+
+
+def test_check_params_rejects_bool_for_int() -> None:
+    with pytest.raises(reports.ReportParamError, match="'year' phải là int"):
+        reports.check_params("annual", {"year": True})
+
+
+def test_build_params_unknown_unit_lists_choices(sample_processed: Path) -> None:
+    with pytest.raises(reports.ReportParamError, match="Không có đơn vị 'nowhere'.*tan-thanh"):
+        reports.build_params("annual", unit_id="nowhere", year=2014, data_dir=sample_processed)
+
+
+def test_build_params_year_without_data_lists_years(sample_processed: Path) -> None:
+    with pytest.raises(reports.ReportParamError, match="năm 1999.*2012"):
+        reports.build_params("annual", unit_id="tan-thanh", year=1999, data_dir=sample_processed)
+
+
+def test_build_params_trends_defaults_to_data_span(sample_processed: Path) -> None:
+    p = reports.build_params("trends", unit_id="tan-thanh", data_dir=sample_processed)
+    assert (p["start_year"], p["end_year"]) == (2012, 2024)
+
+
+def test_build_params_trends_rejects_reversed_span(sample_processed: Path) -> None:
+    with pytest.raises(reports.ReportParamError, match="start_year"):
+        reports.build_params("trends", unit_id="tan-thanh", start_year=2020, end_year=2015,
+                             data_dir=sample_processed)
+
+
+def test_cli_unknown_unit_exits_2_with_choices(sample_processed: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["report", "--unit", "nowhere", "--year", "2014", "--data", str(sample_processed),
+                     "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "nowhere" in err and "tan-thanh" in err and "Traceback" not in err
+
+
+def test_cli_batch_with_no_matching_year_exits_2(sample_processed: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    code = cli.main(["report", "--all", "--years", "1990-1991", "--data", str(sample_processed),
+                     "--out", str(tmp_path)])
+    assert code == 2 and "2012" in capsys.readouterr().err
+
+
+def test_cli_jobs_must_be_positive(sample_processed: Path, tmp_path: Path) -> None:
+    assert cli.main(["report", "--all", "--jobs", "0", "--data", str(sample_processed), "--out", str(tmp_path)]) == 2
+
+
+# --- folders ----------------------------------------------------------------------------------
+
+def test_report_dir_of_plain_unit() -> None:
+    assert reports.report_dir(Path("r"), "trends", {"unit_id": "a-b", "start_year": 2012, "end_year": 2014}) \
+        == Path("r/a-b/trends-2012-2014")
+
+
+@given(st.text(min_size=1, max_size=40))
+def test_report_dir_stays_inside_out_dir(unit_id: str) -> None:
+    path = reports.report_dir(Path("/out"), "annual", {"unit_id": unit_id, "year": 2014})
+    assert path.parent.parent == Path("/out") and "\n" not in str(path) and path.parent.name not in ("", ".", "..")
+
+
+def test_report_dir_distinguishes_ids_that_sanitise_alike() -> None:
+    a = reports.report_dir(Path("r"), "annual", {"unit_id": "a b", "year": 2014})
+    b = reports.report_dir(Path("r"), "annual", {"unit_id": "a_b", "year": 2014})
+    assert a != b
+
+
+# --- hashes -----------------------------------------------------------------------------------
+
+def test_frame_digest_ignores_row_order() -> None:
+    df = pd.DataFrame({"unit_id": ["a", "b"], "n": [1, 2]})
+    assert reports.frame_digest(df) == reports.frame_digest(df.iloc[::-1])
+
+
+def test_frame_digest_sees_a_changed_value() -> None:
+    df = pd.DataFrame({"unit_id": ["a", "b"], "n": [1, 2]})
+    assert reports.frame_digest(df) != reports.frame_digest(df.assign(n=[1, 3]))
+
+
+def _hashes(data: Path, kind: str = "annual") -> dict[tuple, str]:
+    ctx = reports.DataContext.load(data)
+    source = reports.SliceSource(ctx)
+    jobs = reports.plan_batch(ctx, kind, "co_so", (2023, 2024))
+    return {(j.params["unit_id"], j.params.get("year")): reports.fingerprint(j.kind, j.params, source)["input_hash"]
+            for j in jobs}
+
+
+def test_fingerprint_is_stable(sample_processed: Path) -> None:
+    assert _hashes(sample_processed) == _hashes(sample_processed)
+
+
+def test_fingerprint_changes_only_for_the_changed_unit_and_later_years(processed_copy: Path) -> None:
+    before = _hashes(processed_copy)
+    membership = store.load_table(processed_copy, "membership")
+    hit = (membership["unit_id"] == "thanh-minh-pa-pu") & (membership["year"] == 2024)
+    membership.loc[hit, "members_total"] = membership.loc[hit, "members_total"] + 1
+    store.atomic_write_bytes(processed_copy / "membership.parquet", store.table_bytes(membership))
+    after = _hashes(processed_copy)
+    changed = {k for k in before if before[k] != after[k]}
+    assert changed == {("thanh-minh", 2024)}
+
+
+def test_fingerprint_ignores_volatile_parameters(sample_processed: Path) -> None:
+    ctx = reports.DataContext.load(sample_processed)
+    source = reports.SliceSource(ctx)
+    p = reports.build_params("annual", unit_id="thpt-pdg", year=2020, data_dir=sample_processed, context=ctx)
+    a = reports.fingerprint("annual", p, source)
+    b = reports.fingerprint("annual", {**p, "rendered_at": "now", "out_dir": "/x"}, source)
+    assert a == b
+
+
+def test_fingerprint_changes_with_the_notebook(sample_processed: Path, tmp_path: Path) -> None:
+    from analysis.config import default_paths
+
+    nb_dir = tmp_path / "nb"
+    shutil.copytree(default_paths().notebooks, nb_dir)
+    ctx = reports.DataContext.load(sample_processed)
+    source = reports.SliceSource(ctx)
+    p = reports.build_params("annual", unit_id="thpt-pdg", year=2020, data_dir=sample_processed, context=ctx)
+    before = reports.fingerprint("annual", p, source, nb_dir)["input_hash"]
+    with (nb_dir / "annual_dashboard.ipynb").open("a", encoding="utf-8") as fh:
+        fh.write("\n")
+    assert reports.fingerprint("annual", p, source, nb_dir)["input_hash"] != before
+
+
+def test_up_to_date_needs_the_html_and_the_same_hash(tmp_path: Path) -> None:
+    (tmp_path / reports.HASH_FILE).write_text(json.dumps({"input_hash": "h1"}), encoding="utf-8")
+    assert not reports.is_up_to_date("annual", tmp_path, "h1")
+    (tmp_path / "dashboard.html").write_text("x", encoding="utf-8")
+    assert reports.is_up_to_date("annual", tmp_path, "h1") and not reports.is_up_to_date("annual", tmp_path, "h2")
+
+
+def test_plan_batch_level_and_years(sample_processed: Path) -> None:
+    jobs = reports.plan_batch(reports.DataContext.load(sample_processed), "annual", "co_so", (2014, 2015))
+    assert [(j.params["unit_id"], j.params["year"]) for j in jobs] == [
+        (u, y) for u in ("him-lam", "tan-thanh", "thanh-minh", "thpt-pdg") for y in (2014, 2015)]
+
+
+def test_plan_batch_trends_one_per_unit(sample_processed: Path) -> None:
+    jobs = reports.plan_batch(reports.DataContext.load(sample_processed), "trends", "co_so", (2016, 2019))
+    assert {(j.params["start_year"], j.params["end_year"]) for j in jobs} == {(2016, 2019)} and len(jobs) == 4
+
+
+# --- HTML clean-up ----------------------------------------------------------------------------
+
+def test_strip_volatile_empties_only_the_render_time() -> None:
+    a = '<p>A <span class="volatile">2026-01-01</span></p>'
+    b = '<p>A <span class="volatile">2027-02-02</span></p>'
+    assert reports.strip_volatile(a) == reports.strip_volatile(b) != reports.strip_volatile(b.replace("A", "B"))
+
+
+def test_clean_html_removes_empty_script_and_mathjax_config() -> None:
+    page = ('<head><script src=""></script><script type="text/x-mathjax-config">init_mathjax = 1;</script>'
+            '</head><body>ok</body>')
+    assert reports.clean_html(page) == "<head></head><body>ok</body>"
+
+
+# --- index ------------------------------------------------------------------------------------
+
+def _fake_report(out: Path, unit_id: str, name: str, year: int, verdict: str = "pass") -> None:
+    params = {"unit_id": unit_id, "year": year, "lang": "vi", "data_dir": "/d"}
+    folder = reports.report_dir(out, "annual", params)
+    folder.mkdir(parents=True)
+    (folder / reports.PROVENANCE_FILE).write_text(json.dumps(
+        {"kind": "annual", "parameters": params, "unit_name": name, "unit_level": "co_so",
+         "report_file": "dashboard.html"}), encoding="utf-8")
+    (folder / "metrics.json").write_text(json.dumps(
+        {"unit_name": name, "coverage": {"units": {"pct": 100.0}, "members": {"pct": 96.43},
+                                         "public": {"pct": None}},
+         "unit_ratings": {"levels": [{"pct": 50.0}]},
+         "member_ratings": {"levels": [{"cumulative_pct": 20.0}, {"cumulative_pct": 96.6}]}}), encoding="utf-8")
+    (folder / "validation.json").write_text(json.dumps({"verdict": verdict}), encoding="utf-8")
+
+
+def test_index_escapes_names_and_errors(tmp_path: Path) -> None:
+    _fake_report(tmp_path, 'x"\ny', XSS, 2014)
+    summary = {"rendered": 0, "skipped": 1, "failed": 1,
+               "reports": [{"status": "failed", "error": "lỗi <script>alert(2)</script>"}]}
+    page = reports.write_index(tmp_path, "vi", summary).read_text(encoding="utf-8")
+    assert XSS not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "<script" not in page
+
+
+def test_index_shows_vietnamese_figures_and_verdict(tmp_path: Path) -> None:
+    _fake_report(tmp_path, "a", "Đảng bộ A", 2014, "fail")
+    page = reports.write_index(tmp_path, "vi").read_text(encoding="utf-8")
+    assert "96,4%" in page and "96,6%" in page and "Không đạt" in page and 'href="a/2014/dashboard.html"' in page
+
+
+def test_index_has_no_external_resource(tmp_path: Path) -> None:
+    _fake_report(tmp_path, "a", "A", 2014)
+    page = reports.write_index(tmp_path, "vi").read_text(encoding="utf-8")
+    assert "http://" not in page and "https://" not in page
+
+
+# --- progress and summary -----------------------------------------------------------------------
+
+def test_progress_without_terminal_writes_plain_lines() -> None:
+    out = io.StringIO()
+    p = reports.Progress(out, tty=False)
+    p.start(2)
+    p.update(reports.ReportResult("annual", {"unit_id": "a", "year": 2014}, "rendered", seconds=1.25))
+    p.update(reports.ReportResult("annual", {"unit_id": "b", "year": 2014}, "failed", error="b 2014: hỏng"))
+    p.close()
+    lines = out.getvalue().splitlines()
+    assert lines == ["Bắt đầu: 2 báo cáo", "[1/2] đã dựng a 2014 (1.2 s)", "[2/2] LỖI b 2014 (0.0 s): b 2014: hỏng"]
+
+
+def test_progress_on_terminal_draws_a_bar_with_failures() -> None:
+    out = io.StringIO()
+    p = reports.Progress(out, tty=True)
+    p.start(1)
+    p.update(reports.ReportResult("annual", {"unit_id": "b", "year": 2014}, "failed", error="hỏng"))
+    p.close()
+    text = out.getvalue()
+    assert "\r" in text and "1/1" in text and "lỗi 1" in text and "LỖI hỏng" in text
+
+
+def test_format_batch_summary_lists_failures_first() -> None:
+    text = reports.format_batch_summary({"rendered": 1, "skipped": 2, "failed": 1, "seconds": 3.0,
+                                         "reports": [{"status": "failed", "error": "x 2014: hỏng"}]})
+    assert text.splitlines()[0] == "LỖI x 2014: hỏng" and "bỏ qua 2" in text
