@@ -258,8 +258,9 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise UsageError("Cần --unit (và --year) hoặc --all")
         params = reports.build_params(args.kind, unit_id=args.unit, year=args.year, start_year=args.start_year,
                                       end_year=args.end_year, data_dir=args.data, lang=args.lang)
-        result = reports.render_job(args.kind, params, args.out, force=args.force, timeout=args.timeout)
-    except reports.ReportParamError as exc:
+        with reports.reports_lock(args.out):
+            result = reports.render_job(args.kind, params, args.out, force=args.force, timeout=args.timeout)
+    except (reports.ReportParamError, reports.ReportsBusyError) as exc:
         raise UsageError(str(exc)) from exc
     if args.format == "json":
         print(json.dumps(result.to_json(), ensure_ascii=False, indent=2))

@@ -6,6 +6,14 @@ One report is ``reports/<unit>/<year>/`` (trends: ``reports/<unit>/trends-A-B/``
 ``input-hash.json``. Everything is written to a temporary folder first and moved into place, so a
 failed render leaves the previous report (and ``failed.ipynb``, the partial notebook, beside it).
 
+Concurrent and interrupted runs: a run that writes reports (``render_batch``, ``render_one``,
+``hoctap report``) holds an exclusive lock on the reports root (:func:`reports_lock`); a second
+run on the same folder stops at once with "đang được một lần chạy khác ghi". A new report replaces
+the previous one in a single atomic exchange of the two folders (``renameat2(RENAME_EXCHANGE)``
+on Linux; elsewhere two renames, and a report moved aside by a run killed between them is put
+back by the next run). Work folders (``<unit>/.<name>.*``) are never read as reports and the next
+run removes them; ``index.html`` and ``run-summary.json`` are each replaced atomically.
+
 Incremental runs: a report is skipped when the hash of its inputs equals the one stored in its
 folder. The inputs are (:func:`fingerprint`): the rows of processed data the report reads (the
 unit's subtree × the years it shows, every table; the unit tree rows of the subtree and its
@@ -27,16 +35,22 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime as _dt
+import errno
 import hashlib
 import html as _html
 import json
 import multiprocessing
 import os
 import re
+import secrets
+import select
 import shutil
+import signal
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -92,9 +106,151 @@ class ReportError(RuntimeError):
     """A notebook failed to execute or export (the partial notebook is kept beside the error)."""
 
 
+class ReportsBusyError(RuntimeError):
+    """Another run is writing the same reports folder (message in Vietnamese; exit 2)."""
+
+
 def now_text() -> str:
     """The render time shown in the provenance footer (the declared volatile field)."""
     return _dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %z")
+
+
+# ---------------------------------------------------------------------------------------------
+# Concurrent and interrupted runs
+# ---------------------------------------------------------------------------------------------
+
+#: Test hook of the kill tests: ``"moment=seconds[,moment=seconds]"`` sleeps at those moments
+#: (``locked``, ``swap``, ``index``, ``summary``); each moment reached is first appended as
+#: ``"<moment> <pid>"`` to the file named by :data:`TEST_MARK_ENV`. Never set outside tests.
+TEST_PAUSE_ENV = "HOCTAP_TEST_REPORT_PAUSE"
+TEST_MARK_ENV = "HOCTAP_TEST_REPORT_MARK"
+#: Folder names of reports inside a unit folder (annual, data quality, trends).
+_REPORT_NAME = r"\d{4}(?:-data-quality)?|trends-\d{4}-\d{4}"
+#: A work folder (``tempfile.mkdtemp(prefix=".<name>.")``) or a previous report moved aside.
+_WORK_RE = re.compile(rf"^\.({_REPORT_NAME})\.[a-z0-9_]{{8}}$")
+_OLD_RE = re.compile(rf"^\.({_REPORT_NAME})\.old-\d+-[0-9a-f]{{8}}$")
+#: Temporary files of the atomic writes at the root of the reports folder.
+_ROOT_TMP_RE = re.compile(rf"^\.({re.escape(INDEX_FILE)}|{re.escape(SUMMARY_FILE)})\..+\.tmp$")
+
+
+def _test_pause(moment: str) -> None:
+    """Sleep at ``moment`` when the kill tests ask for it (see :data:`TEST_PAUSE_ENV`)."""
+    spec = os.environ.get(TEST_PAUSE_ENV)
+    if not spec:
+        return
+    for part in spec.split(","):
+        name, _, seconds = part.partition("=")
+        if name.strip() != moment:
+            continue
+        mark = os.environ.get(TEST_MARK_ENV)
+        if mark:
+            with open(mark, "a", encoding="utf-8") as fh:
+                fh.write(f"{moment} {os.getpid()}\n")
+        time.sleep(float(seconds or 0))
+
+
+@contextlib.contextmanager
+def reports_lock(out_dir: Path) -> Iterator[None]:
+    """Hold the exclusive lock of a reports folder while writing into it, and tidy first what an
+    interrupted run left there (:func:`recover_reports`).
+
+    Raises:
+        ReportsBusyError: Another run holds the lock (``hoctap report`` exits 2 with this message).
+    """
+    out_dir = Path(out_dir)
+    try:
+        with store.folder_lock(out_dir, "hoctap report"):
+            recover_reports(out_dir)
+            yield
+    except store.LockedError:
+        owner = ""
+        with contextlib.suppress(OSError, ValueError):
+            pid = int((out_dir / store.LOCK_FILE).read_text(encoding="utf-8").split()[0])
+            owner = f"tiến trình {pid}, "
+        raise ReportsBusyError(f"Thư mục báo cáo '{out_dir}' đang được một lần chạy khác ghi ({owner}"
+                               f"'hoctap report'); thử lại sau khi lần chạy đó xong") from None
+
+
+def recover_reports(out_dir: Path) -> dict[str, int]:
+    """Put back what a run killed mid-way left in a reports folder (call it holding the lock).
+
+    A previous report moved aside (``<unit>/.<name>.old-*``) whose place is empty goes back; work
+    folders (``<unit>/.<name>.*``), other moved-aside reports and temporary index/summary files
+    are removed. Nothing else is touched.
+
+    Returns:
+        ``{"restored": n, "removed": n}``.
+    """
+    out_dir = Path(out_dir)
+    done = {"restored": 0, "removed": 0}
+    if not out_dir.is_dir():
+        return done
+    for entry in sorted(out_dir.iterdir()):
+        if entry.is_file() and _ROOT_TMP_RE.match(entry.name):
+            entry.unlink(missing_ok=True)
+            done["removed"] += 1
+        if entry.name.startswith(".") or not entry.is_dir() or entry.is_symlink():
+            continue
+        for sub in sorted(entry.iterdir()):
+            if not sub.name.startswith(".") or sub.is_symlink() or not sub.is_dir():
+                continue
+            old, work = _OLD_RE.match(sub.name), _WORK_RE.match(sub.name)
+            if old and not (entry / old.group(1)).exists():
+                os.replace(sub, entry / old.group(1))
+                done["restored"] += 1
+            elif old or work:
+                shutil.rmtree(sub, ignore_errors=True)
+                done["removed"] += 1
+    return done
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Returns:
+        False when the system or file system cannot (the caller falls back to two renames).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.EPERM, errno.EXDEV):
+        return False
+    raise OSError(err, os.strerror(err), str(a), None, str(b))
+
+
+def _worker_init(batch_pid: int) -> None:
+    """A batch's worker dies with the batch: a killed ``hoctap report --all`` must not leave
+    renders that go on writing into the reports folder once its lock is gone.
+
+    (The workers' parent is the forkserver, which outlives a killed batch as long as the workers
+    hold its pipe, so the parent-death signal cannot do this: a thread watches the batch instead.)
+    """
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(batch_pid)
+        except (AttributeError, OSError) as exc:  # no pidfd (old kernel, not Linux): poll
+            if isinstance(exc, ProcessLookupError):
+                os.kill(os.getpid(), signal.SIGKILL)
+            while True:
+                time.sleep(0.5)
+                try:
+                    os.kill(batch_pid, 0)
+                except ProcessLookupError:
+                    break
+                except PermissionError:
+                    continue
+        else:
+            select.select([fd], [], [])  # readable once the batch process has ended
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="hoctap-batch-watch", daemon=True).start()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -521,9 +677,11 @@ def render_one(kind: str, params: dict, out_dir: Path, force: bool = True, timeo
         ReportParamError: Parameters are wrong (before any kernel starts).
         ReportError: A cell failed, the kernel died or the export failed; the partial notebook is
             kept as ``<report>/failed.ipynb``.
+        ReportsBusyError: Another run is writing ``out_dir`` (:func:`reports_lock`).
     """
-    result = render_job(kind, params, Path(out_dir), force=force, timeout=timeout, notebooks_dir=notebooks_dir,
-                        rendered_at=rendered_at)
+    with reports_lock(out_dir):
+        result = render_job(kind, params, Path(out_dir), force=force, timeout=timeout,
+                            notebooks_dir=notebooks_dir, rendered_at=rendered_at)
     if result.status == "failed":
         raise ReportError(result.error or "lỗi")
     return Path(result.path or "")
@@ -531,8 +689,13 @@ def render_one(kind: str, params: dict, out_dir: Path, force: bool = True, timeo
 
 def render_job(kind: str, params: dict, out_dir: Path, force: bool = False, timeout: int = 600,
                notebooks_dir: Path | None = None, rendered_at: str | None = None,
-               source: SliceSource | None = None, fingerprint_: dict | None = None) -> ReportResult:
+               source: SliceSource | None = None, fingerprint_: dict | None = None,
+               validation: dict | None = None) -> ReportResult:
     """Render one report unless it is up to date; never raises for a notebook failure.
+
+    It takes no lock: a caller writing into a folder others may write holds :func:`reports_lock`
+    (``render_one``, ``render_batch`` and ``hoctap report`` do). ``validation`` is the report's
+    gate result when the batch computed it (:func:`batch_validations`).
 
     Raises:
         ReportParamError: Parameters are wrong (before any kernel starts).
@@ -550,7 +713,7 @@ def render_job(kind: str, params: dict, out_dir: Path, force: bool = False, time
         return ReportResult(kind, params, "skipped", str(html_path), time.perf_counter() - start,
                             input_hash=input_hash)
     try:
-        _render(kind, params, target, timeout, notebooks_dir, rendered_at, fingerprint_)
+        _render(kind, params, target, timeout, notebooks_dir, rendered_at, fingerprint_, validation)
     except ReportError as exc:
         partial = target / FAILED_NOTEBOOK
         return ReportResult(kind, params, "failed", None, time.perf_counter() - start, str(exc),
@@ -560,7 +723,7 @@ def render_job(kind: str, params: dict, out_dir: Path, force: bool = False, time
 
 
 def _render(kind: str, params: dict, target: Path, timeout: int, notebooks_dir: Path | None,
-            rendered_at: str | None, fp: dict) -> None:
+            rendered_at: str | None, fp: dict, validation: dict | None = None) -> None:
     import papermill as pm
 
     from analysis import charts
@@ -576,7 +739,7 @@ def _render(kind: str, params: dict, target: Path, timeout: int, notebooks_dir: 
         full = dict(params)
         full["rendered_at"] = rendered_at if rendered_at is not None else now_text()
         if kind in ("annual", "data_quality"):
-            full["validation_path"] = str(_write_validation(params, work))
+            full["validation_path"] = str(_write_validation(params, work, validation))
         if kind == "annual":
             full["out_dir"] = str(work)
         check_params(kind, full)
@@ -591,11 +754,10 @@ def _render(kind: str, params: dict, target: Path, timeout: int, notebooks_dir: 
             target.mkdir(parents=True, exist_ok=True)
             partial = ""
             if executed.is_file():
-                shutil.copy2(executed, target / FAILED_NOTEBOOK)
-                os.chmod(target / FAILED_NOTEBOOK, 0o644)
+                _copy_beside(executed, target / FAILED_NOTEBOOK)
                 partial = f" (notebook dở dang: {target / FAILED_NOTEBOOK})"
             if kernel_log.is_file() and kernel_log.stat().st_size:
-                shutil.copy2(kernel_log, target / "failed-kernel.log")
+                _copy_beside(kernel_log, target / "failed-kernel.log")
             raise ReportError(f"{kind} {what}: notebook lỗi — {_error_line(exc)}{partial}") from exc
         title = _page_title(kind, params, work)
         try:
@@ -691,21 +853,49 @@ def _page_title(kind: str, params: dict, work: Path) -> str:
 
 
 def _swap_into_place(work: Path, target: Path) -> None:
+    """Replace ``target`` (a previous report, if any) with the complete folder ``work``.
+
+    With an atomic exchange the place always holds a complete report (the old one, then the new);
+    ``work`` then holds the old report and is removed. Otherwise the old report is moved aside
+    first; a run killed before the new one is moved in leaves it to :func:`recover_reports`.
+    """
+    if target.is_dir() and not target.is_symlink() and _exchange(work, target):
+        _test_pause("swap")
+        shutil.rmtree(work, ignore_errors=True)
+        return
     old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
+    if target.exists() or target.is_symlink():
+        old = target.with_name(f".{target.name}.old-{os.getpid()}-{secrets.token_hex(4)}")
         os.replace(target, old)
+    _test_pause("swap")
     os.replace(work, target)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def _write_validation(params: dict, work: Path) -> Path:
+def _copy_beside(src: Path, dst: Path) -> None:
+    """Copy a file next to a report atomically (a kill never leaves half a file)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    store.atomic_write_bytes(dst, src.read_bytes())
+
+
+def _write_validation(params: dict, work: Path, precomputed: dict | None = None) -> Path:
+    """Write ``validation.json``/``.html`` of a report into ``work``.
+
+    Args:
+        params: The report's parameters.
+        work: Its work folder.
+        precomputed: The gate result of the report's unit and year (``GateResult.to_json()``)
+            when the batch computed it already (:func:`batch_validations`); else the gate runs here.
+    """
     from analysis.quality import gate
 
     try:
-        result = gate.run_gate(Path(params["data_dir"]), unit=params["unit_id"], year=params.get("year"),
-                               lang=params["lang"])
+        if precomputed is not None:
+            result = gate.result_from_json(precomputed)
+        else:
+            result = gate.run_gate(Path(params["data_dir"]), unit=params["unit_id"], year=params.get("year"),
+                                   lang=params["lang"])
         gate.write_reports(result, work, params["lang"])
     except Exception as exc:  # noqa: BLE001 - a broken gate is a failed report, not a crashed batch
         raise ReportError(f"{_label_of('annual', params)}: kiểm tra chất lượng lỗi — {_error_line(exc)}") from exc
@@ -844,24 +1034,54 @@ class Progress:
 
 
 def _worker_render(kind: str, params: dict, out_dir: str, force: bool, timeout: int,
-                   notebooks_dir: str | None, rendered_at: str, fp: dict) -> ReportResult:
+                   notebooks_dir: str | None, rendered_at: str, fp: dict,
+                   validation: dict | None = None) -> ReportResult:
     try:
         return render_job(kind, params, Path(out_dir), force=True, timeout=timeout,
                           notebooks_dir=Path(notebooks_dir) if notebooks_dir else None,
-                          rendered_at=rendered_at, fingerprint_=fp)
+                          rendered_at=rendered_at, fingerprint_=fp, validation=validation)
     except Exception as exc:  # noqa: BLE001 - a worker must report, never die silently
         return ReportResult(kind, params, "failed", error=f"{_label_of(kind, params)}: {_error_line(exc)}",
                             input_hash=fp.get("input_hash"))
 
 
 def _pool(jobs: int) -> ProcessPoolExecutor:
-    """Worker processes forked from a clean server that has already imported the renderer."""
+    """Worker processes forked from a clean server that has already imported the renderer; each
+    dies with the batch (:func:`_worker_init`)."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(["analysis.reports", "analysis.quality.gate", "papermill", "nbconvert"])
     else:  # pragma: no cover - non-POSIX
         ctx = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx)
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
+                               initargs=(os.getpid(),))
+
+
+#: The function of :mod:`analysis.quality.gate` that judges many (unit, year) scopes in one run,
+#: each result equal to ``run_gate(data_dir, unit, year, lang)``; used by :func:`batch_validations`
+#: when the gate offers it (until then every report runs the gate for itself).
+BATCH_GATE = "run_gate_scopes"
+
+
+def batch_validations(data_dir: Path, jobs: Iterable[Job], lang: str = "vi") -> dict[tuple[str, int], dict]:
+    """The gate result (``GateResult.to_json()``) of every annual/data-quality report of a batch,
+    from one run of the gate over all their (unit, year) scopes.
+
+    Returns an empty mapping when the gate module has no batch function (:data:`BATCH_GATE`) or
+    when it fails: each report then runs the gate for itself, and reports its own error.
+    """
+    from analysis.quality import gate
+
+    scopes = sorted({(str(j.params["unit_id"]), int(j.params["year"])) for j in jobs
+                     if j.kind in ("annual", "data_quality")})
+    many = getattr(gate, BATCH_GATE, None)
+    if many is None or not scopes:
+        return {}
+    try:
+        results = many(Path(data_dir), scopes, lang=lang, engine="native")
+        return {scope: results[scope].to_json() for scope in scopes}
+    except Exception:  # noqa: BLE001 - fall back to one gate run per report (errors reported there)
+        return {}
 
 
 def render_batch(data_dir: Path, out_dir: Path, kind: str = "annual", level: str | None = None,
@@ -874,7 +1094,7 @@ def render_batch(data_dir: Path, out_dir: Path, kind: str = "annual", level: str
     render in that many worker processes (each papermill run starts its own kernel); as with any
     multiprocessing code, a Python script calling this with ``jobs`` > 1 must do so under
     ``if __name__ == "__main__":`` (the ``hoctap`` command does). Writes ``<out>/run-summary.json``
-    and ``<out>/index.html``.
+    and ``<out>/index.html``. The whole run holds the folder's lock (:func:`reports_lock`).
 
     Returns:
         The run summary: ``ok``, ``rendered``, ``skipped``, ``failed`` counts, ``reports`` (one entry
@@ -882,6 +1102,7 @@ def render_batch(data_dir: Path, out_dir: Path, kind: str = "annual", level: str
 
     Raises:
         ReportParamError: Bad arguments or nothing to render (before any kernel starts).
+        ReportsBusyError: Another run is writing ``out_dir``.
     """
     if jobs < 1:
         raise ReportParamError(f"--jobs phải ≥ 1, nhận {jobs}")
@@ -891,7 +1112,16 @@ def render_batch(data_dir: Path, out_dir: Path, kind: str = "annual", level: str
     context = DataContext.load(data_dir)
     plan = plan_batch(context, kind, level, years, lang, unit_ids)
     out_dir = Path(out_dir).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with reports_lock(out_dir):
+        _test_pause("locked")
+        return _run_batch(context, plan, out_dir, kind, level, years, jobs, lang, force, timeout, progress,
+                          notebooks_dir, rendered_at, started, started_at)
+
+
+def _run_batch(context: DataContext, plan: list[Job], out_dir: Path, kind: str, level: str | None,
+               years: tuple[int, int] | None, jobs: int, lang: str, force: bool, timeout: int,
+               progress: Progress | None, notebooks_dir: Path | None, rendered_at: str, started: float,
+               started_at: str) -> dict:
     source = SliceSource(context)
     progress = progress or Progress(tty=False, lang=lang)
     results: list[ReportResult] = []
@@ -904,6 +1134,13 @@ def render_batch(data_dir: Path, out_dir: Path, kind: str = "annual", level: str
                                         input_hash=fp["input_hash"]))
         else:
             todo.append((job, fp))
+    validations = batch_validations(context.data_dir, [job for job, _ in todo], lang)
+
+    def validation_of(job: Job) -> dict | None:
+        if job.kind not in ("annual", "data_quality"):
+            return None
+        return validations.get((str(job.params["unit_id"]), int(job.params["year"])))
+
     progress.start(len(plan))
     for r in results:
         progress.update(r)
@@ -911,14 +1148,15 @@ def render_batch(data_dir: Path, out_dir: Path, kind: str = "annual", level: str
     try:
         if jobs == 1 or len(todo) <= 1:
             for job, fp in todo:
-                r = _worker_render(job.kind, job.params, str(out_dir), True, timeout, nb_dir, rendered_at, fp)
+                r = _worker_render(job.kind, job.params, str(out_dir), True, timeout, nb_dir, rendered_at, fp,
+                                   validation_of(job))
                 results.append(r)
                 progress.update(r)
         else:
             with _pool(min(jobs, len(todo))) as pool:
                 futures: dict[Future, tuple[Job, dict]] = {
                     pool.submit(_worker_render, job.kind, job.params, str(out_dir), True, timeout, nb_dir,
-                                rendered_at, fp): (job, fp) for job, fp in todo}
+                                rendered_at, fp, validation_of(job)): (job, fp) for job, fp in todo}
                 pending = set(futures)
                 while pending:
                     finished, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -944,7 +1182,9 @@ def render_batch(data_dir: Path, out_dir: Path, kind: str = "annual", level: str
         "started_at": started_at, "seconds": round(time.perf_counter() - started, 2), **counts,
         "reports": [r.to_json() for r in results],
     }
+    _test_pause("index")
     summary["index"] = str(write_index(out_dir, lang, summary))
+    _test_pause("summary")
     store.atomic_write_text(out_dir / SUMMARY_FILE, json.dumps(summary, ensure_ascii=False, indent=2) + "\n")
     summary["summary_path"] = str(out_dir / SUMMARY_FILE)
     return summary
@@ -1005,9 +1245,15 @@ def _read_json(path: Path) -> dict | None:
 
 
 def collect_reports(out_dir: Path) -> list[dict]:
-    """Every report folder under ``out_dir`` with its provenance, headline figures and verdict."""
+    """Every report folder under ``out_dir`` with its provenance, headline figures and verdict.
+
+    Hidden folders (work folders of a render in progress or interrupted, a previous report moved
+    aside) are not reports.
+    """
     found = []
     for prov_path in sorted(Path(out_dir).glob(f"*/*/{PROVENANCE_FILE}")):
+        if prov_path.parent.name.startswith(".") or prov_path.parent.parent.name.startswith("."):
+            continue
         prov = _read_json(prov_path)
         if not prov or prov.get("kind") not in REPORT_FILES:
             continue
