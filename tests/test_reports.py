@@ -248,3 +248,153 @@ def test_format_batch_summary_lists_failures_first() -> None:
     text = reports.format_batch_summary({"rendered": 1, "skipped": 2, "failed": 1, "seconds": 3.0,
                                          "reports": [{"status": "failed", "error": "x 2014: hỏng"}]})
     assert text.splitlines()[0] == "LỖI x 2014: hỏng" and "bỏ qua 2" in text
+
+
+# --- concurrent and interrupted runs --------------------------------------------------------------
+
+def test_index_ignores_work_folders_and_reports_moved_aside(tmp_path: Path) -> None:
+    _fake_report(tmp_path, "a", "A", 2014)
+    shutil.copytree(tmp_path / "a" / "2014", tmp_path / "a" / ".2015.abcd1234")
+    shutil.copytree(tmp_path / "a" / "2014", tmp_path / "a" / ".2014.old-12-0123abcd")
+    assert [r["folder"].name for r in reports.collect_reports(tmp_path)] == ["2014"]
+    page = reports.write_index(tmp_path, "vi").read_text(encoding="utf-8")
+    assert 'href="a/2014/dashboard.html"' in page and ".2015" not in page and "old-" not in page
+
+
+def test_batch_on_a_locked_folder_stops_before_writing(sample_processed: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    with store.folder_lock(out, "other"), pytest.raises(reports.ReportsBusyError, match="đang được một lần"):
+        reports.render_batch(sample_processed, out, level="cap_tren", years=(2024, 2024))
+    assert sorted(p.name for p in out.iterdir()) == [store.LOCK_FILE]
+
+
+def test_cli_report_on_a_locked_folder_exits_2_in_one_line(sample_processed: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    with store.folder_lock(out, "other"):
+        for args in (["--all", "--level", "cap_tren"], ["--unit", "dbp", "--year", "2024"]):
+            code = cli.main(["report", *args, "--data", str(sample_processed), "--out", str(out)])
+            err = capsys.readouterr().err
+            assert code == 2 and len(err.strip().splitlines()) == 1
+            assert err.startswith(f"hoctap: Thư mục báo cáo '{out}' đang được một lần chạy khác ghi (tiến trình ")
+            assert "thử lại sau" in err
+
+
+def test_lock_is_released_after_a_batch(tmp_path: Path) -> None:
+    with reports.reports_lock(tmp_path):
+        pass
+    with store.folder_lock(tmp_path, "next"):
+        pass
+
+
+def _report_folder(folder: Path, text: str) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "dashboard.html").write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("exchange", [True, False])
+def test_swap_replaces_the_previous_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exchange: bool) -> None:
+    if not exchange:
+        monkeypatch.setattr(reports, "_exchange", lambda a, b: False)
+    target = _report_folder(tmp_path / "u" / "2014", "old")
+    (target / "failed.ipynb").write_text("{}", encoding="utf-8")
+    work = _report_folder(tmp_path / "u" / ".2014.abcd1234", "new")
+    reports._swap_into_place(work, target)
+    assert sorted(p.name for p in (tmp_path / "u").iterdir()) == ["2014"]
+    assert sorted(p.name for p in target.iterdir()) == ["dashboard.html"]
+    assert (target / "dashboard.html").read_text(encoding="utf-8") == "new"
+
+
+def test_swap_into_an_empty_place(tmp_path: Path) -> None:
+    work = _report_folder(tmp_path / "u" / ".2014.abcd1234", "new")
+    reports._swap_into_place(work, tmp_path / "u" / "2014")
+    assert [p.name for p in (tmp_path / "u").iterdir()] == ["2014"]
+
+
+def test_exchange_swaps_two_folders(tmp_path: Path) -> None:
+    a, b = _report_folder(tmp_path / "a", "A"), _report_folder(tmp_path / "b", "B")
+    if not reports._exchange(a, b):
+        pytest.skip("no atomic exchange on this system")
+    assert (a / "dashboard.html").read_text(encoding="utf-8") == "B"
+    assert (b / "dashboard.html").read_text(encoding="utf-8") == "A"
+
+
+def test_recover_reports_puts_back_and_removes_only_its_own_leftovers(tmp_path: Path) -> None:
+    _report_folder(tmp_path / "u" / ".2014.old-77-0123abcd", "old 2014")  # place empty: goes back
+    _report_folder(tmp_path / "u" / "2015", "2015")
+    _report_folder(tmp_path / "u" / ".2015.old-77-0123abcd", "older 2015")  # place taken: removed
+    _report_folder(tmp_path / "u" / ".trends-2012-2024.x_9abc12", "work")  # work folder: removed
+    _report_folder(tmp_path / "u" / ".notes", "mine")  # not ours: kept
+    (tmp_path / ".index.html.a1b2c3.tmp").write_text("<html", encoding="utf-8")
+    (tmp_path / ".keep.tmp").write_text("x", encoding="utf-8")
+    assert reports.recover_reports(tmp_path) == {"restored": 1, "removed": 3}
+    assert sorted(p.name for p in (tmp_path / "u").iterdir()) == [".notes", "2014", "2015"]
+    assert (tmp_path / "u" / "2014" / "dashboard.html").read_text(encoding="utf-8") == "old 2014"
+    assert (tmp_path / "u" / "2015" / "dashboard.html").read_text(encoding="utf-8") == "2015"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [".keep.tmp"]
+
+
+# --- one gate run per batch -----------------------------------------------------------------------
+
+def _validation_files(folder: Path) -> dict[str, bytes]:
+    return {name: (folder / name).read_bytes() for name in ("validation.json", "validation.html")}
+
+
+def test_validation_from_a_precomputed_result_equals_a_gate_run(sample_processed: Path, tmp_path: Path) -> None:
+    from analysis.quality import gate
+
+    for unit, year in (("tan-thanh", 2014), ("dbp", 2024)):
+        params = reports.build_params("annual", unit_id=unit, year=year, data_dir=sample_processed)
+        own, given = tmp_path / f"{unit}-own", tmp_path / f"{unit}-given"
+        reports._write_validation(params, own)
+        precomputed = gate.run_gate(sample_processed, unit=unit, year=year, lang="vi").to_json()
+        reports._write_validation(params, given, json.loads(json.dumps(precomputed)))  # as a worker receives it
+        assert _validation_files(own) == _validation_files(given)
+
+
+def test_batch_validations_runs_the_batch_gate_once(sample_processed: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis.quality import gate
+
+    calls = []
+
+    def fake(data_dir, scopes, lang="vi", engine=None):
+        calls.append((list(scopes), lang, engine))
+        return {s: gate.GateResult(unit=s[0], year=s[1], engine=engine) for s in scopes}
+
+    monkeypatch.setattr(gate, reports.BATCH_GATE, fake, raising=False)
+    jobs = reports.plan_batch(reports.DataContext.load(sample_processed), "annual", "co_so", (2023, 2024))
+    found = reports.batch_validations(sample_processed, jobs, "vi")
+    assert len(calls) == 1 and calls[0][1:] == ("vi", "native")
+    assert sorted(found) == calls[0][0] == sorted((j.params["unit_id"], j.params["year"]) for j in jobs)
+    assert found[("tan-thanh", 2024)]["unit"] == "tan-thanh"
+
+
+def test_batch_validations_falls_back_to_one_run_per_report(sample_processed: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis.quality import gate
+
+    jobs = reports.plan_batch(reports.DataContext.load(sample_processed), "annual", "cap_tren", (2024, 2024))
+    monkeypatch.delattr(gate, reports.BATCH_GATE, raising=False)
+    assert reports.batch_validations(sample_processed, jobs) == {}
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("hỏng")
+
+    monkeypatch.setattr(gate, reports.BATCH_GATE, broken, raising=False)
+    assert reports.batch_validations(sample_processed, jobs) == {}
+
+
+def test_batch_gate_equals_the_gate_of_each_report(sample_processed: Path) -> None:
+    """Every report of the sample batch gets what ``run_gate(unit, year)`` gives it."""
+    from analysis.quality import gate
+
+    if not hasattr(gate, reports.BATCH_GATE):
+        pytest.skip(f"the gate has no {reports.BATCH_GATE} yet: each report runs the gate itself")
+    ctx = reports.DataContext.load(sample_processed)
+    jobs = [j for level in ("cap_tren", "co_so") for j in reports.plan_batch(ctx, "annual", level, (2021, 2024))]
+    batch = reports.batch_validations(sample_processed, jobs, "vi")
+    assert len(batch) == len(jobs) == 20
+    for j in jobs:
+        unit, year = j.params["unit_id"], j.params["year"]
+        assert batch[(unit, year)] == gate.run_gate(sample_processed, unit=unit, year=year, lang="vi").to_json()
