@@ -107,10 +107,19 @@ class Scope:
         if self.years is None and self.units is None:
             return np.ones(len(df), dtype=bool)
         ys = pd.to_numeric(df[year_col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-        ids = df["unit_id"].astype("string").to_numpy(dtype=object, na_value=None)
-        return np.array([not np.isnan(y) and self.has(u, int(y)) for u, y in zip(ids, ys,
-                                                                                strict=True)],
-                        dtype=bool)
+        ok = np.isfinite(ys)
+        yi = np.where(ok, np.trunc(np.where(ok, ys, 0.0)), 0.0).astype(np.int64)  # int(y) of each row
+        if self.years is not None:
+            ok &= np.isin(yi, np.array([int(y) for y in self.years], dtype=np.int64))
+        if self.units is None:
+            return ok
+        ids = df["unit_id"].astype("string").reset_index(drop=True)
+        inside = np.zeros(len(df), dtype=bool)
+        for y, members in self.units.items():
+            sel = ok & (yi == int(y))
+            if sel.any():
+                inside[sel] = ids[sel].isin(list(members)).to_numpy(dtype=bool, na_value=False)
+        return ok & inside
 
 
 def finding(check: str, severity: str, table: str, unit_ids: Iterable[str], rows: list,
@@ -559,46 +568,117 @@ def _scheme(year: int) -> str | None:
         return None
 
 
+def _unit_year_key(ind: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
+    """An int64 key per row of ``ind`` combining ``keys`` (factorised) and ``year``.
+
+    Returns the keys, the years (int64) and the year offset ``lo`` such that the key of the same
+    series ``k`` years earlier is ``key − k`` whenever ``year − k ≥ lo``.
+    """
+    codes = np.zeros(len(ind), dtype=np.int64)
+    for k in keys:
+        c, uniq = pd.factorize(ind[k], sort=False)
+        codes = codes * max(len(uniq), 1) + c.astype(np.int64)
+    years = ind["year"].to_numpy(dtype=np.int64)
+    lo = int(years.min()) if len(years) else 0
+    span = (int(years.max()) - lo + 1) if len(years) else 1
+    return codes * span + (years - lo), years, lo
+
+
+def consistency_frame(ind: pd.DataFrame, scope: Scope, thresholds: Thresholds = Thresholds()) -> pd.DataFrame:
+    """The indicator values that :func:`consistency_findings` reports, as one vectorised frame.
+
+    For every (indicator, unit, year) of ``ind`` whose three previous years exist: the values of
+    those years (``v3``, ``v2``, ``v1`` for year − 3, − 2, − 1), their mean (``mean``) and the
+    relative change (``change``); only the rows that pass every rule of the check are returned,
+    sorted by indicator, unit and year (the order of the findings).
+
+    A duplicated (indicator, unit, year) keeps its last row; rows without an indicator or unit are
+    ignored.
+
+    Example:
+        >>> ind = pd.DataFrame({"year": [2011, 2012, 2013, 2014], "unit_id": "a", "indicator": "members",
+        ...                     "value": [100.0, 110, 90, 150], "base": [100.0, 110, 90, 150]})
+        >>> consistency_frame(ind, Scope())[["year", "mean", "change"]].round(2).to_dict("records")
+        [{'year': 2014, 'mean': 100.0, 'change': 0.5}]
+    """
+    cols = ["indicator", "unit_id", "year", "value", "base", "v3", "v2", "v1", "mean", "change"]
+    d = ind.dropna(subset=["indicator", "unit_id"])
+    d = d.drop_duplicates(["indicator", "unit_id", "year"], keep="last").reset_index(drop=True)
+    if not len(d):
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
+    key, years, lo = _unit_year_key(d, ["indicator", "unit_id"])
+    index = pd.Index(key)
+    value = d["value"].to_numpy(dtype=float, na_value=np.nan)
+    base = d["base"].to_numpy(dtype=float, na_value=np.nan)
+    pos = {}
+    for k in (1, 2, 3):
+        p = index.get_indexer(key - k)
+        p[years - k < lo] = -1
+        pos[k] = p
+    ok = (pos[1] >= 0) & (pos[2] >= 0) & (pos[3] >= 0)
+    ok &= scope.mask(d)
+    indicator = d["indicator"].astype(str).to_numpy(dtype=object)
+    is_share = np.array([str(i).endswith("rank1_share") for i in indicator], dtype=bool)
+    if is_share.any():  # a rating scheme change is a series break, never compared across
+        scheme_code = {y: _scheme(y) for y in range(lo - 3, int(years.max()) + 1)}
+        codes = pd.factorize(pd.Series([scheme_code[int(y)] for y in range(lo - 3, int(years.max()) + 1)],
+                                       dtype=object), use_na_sentinel=False)[0]
+        sc = codes[years - (lo - 3)]
+        same = (sc == codes[years - 1 - (lo - 3)]) & (sc == codes[years - 2 - (lo - 3)]) & \
+            (sc == codes[years - 3 - (lo - 3)])
+        ok &= ~is_share | same
+    take = np.flatnonzero(ok)
+    if not len(take):
+        return pd.DataFrame({c: pd.Series(dtype=float) for c in cols})
+    p1, p2, p3 = pos[1][take], pos[2][take], pos[3][take]
+    v0, v1, v2, v3 = value[take], value[p1], value[p2], value[p3]
+    b0, b1, b2, b3 = base[take], base[p1], base[p2], base[p3]
+    min_base = np.where(indicator[take] == "unit_rank1_share", thresholds.min_subunits,
+                        thresholds.min_members).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # min() over [b3, b2, b1, b0] as Python computes it (a NaN first element stays the minimum)
+        small = ~np.isnan(b3) & ((b3 < min_base) | (b2 < min_base) | (b1 < min_base) | (b0 < min_base))
+        mean = ((v3 + v2) + v1) / 3.0  # the same rounding as np.mean of the three values
+        change = v0 / mean - 1.0
+        keep = ~small & ~(mean <= 0) & ~(np.abs(change) <= thresholds.max_change)
+        noise = thresholds.min_share_z * share_sd_array(mean, b0)
+        keep &= (indicator[take] == "members") | ~(np.abs(v0 - mean) <= noise)
+    sel = take[keep]
+    out = pd.DataFrame({"indicator": d["indicator"].to_numpy(dtype=object)[sel],
+                        "unit_id": d["unit_id"].to_numpy(dtype=object)[sel],
+                        "year": years[sel], "value": v0[keep], "base": b0[keep],
+                        "v3": v3[keep], "v2": v2[keep], "v1": v1[keep], "mean": mean[keep],
+                        "change": change[keep]})
+    return out.sort_values(["indicator", "unit_id", "year"], kind="mergesort").reset_index(drop=True)
+
+
 def consistency_findings(ind: pd.DataFrame, scope: Scope, thresholds: Thresholds = Thresholds(),
                          lang: str = "vi") -> list[dict]:
-    """Value vs the mean of the three previous years (WHO DQR consistency over time)."""
+    """Value vs the mean of the three previous years (WHO DQR consistency over time).
+
+    The rules are applied to the whole frame at once (:func:`consistency_frame`); only the
+    flagged values are turned into findings.
+    """
     out = []
-    for (indicator, unit), g in ind.groupby(["indicator", "unit_id"], sort=True):
-        series = dict(zip(g["year"].astype(int), zip(g["value"], g["base"], strict=True), strict=True))
-        min_base = thresholds.min_subunits if indicator == "unit_rank1_share" else thresholds.min_members
-        for year in sorted(series):
-            prev = [year - 3, year - 2, year - 1]
-            if not scope.has(unit, year) or any(p not in series for p in prev):
-                continue
-            if indicator.endswith("rank1_share") and len({_scheme(y) for y in [*prev, year]}) != 1:
-                continue  # a rating scheme change is a series break, never compared across
-            values = [series[p][0] for p in prev]
-            bases = [series[p][1] for p in prev] + [series[year][1]]
-            if min(bases) < min_base:
-                continue
-            mean = float(np.mean(values))
-            value = float(series[year][0])
-            if mean <= 0:
-                continue
-            change = value / mean - 1.0
-            if abs(change) <= thresholds.max_change:
-                continue
-            if indicator != "members" and \
-                    abs(value - mean) <= thresholds.min_share_z * float(share_sd(mean, series[year][1])):
-                continue  # within the sampling noise of a share of this base
-            name = msg.indicator_name(indicator, lang)
-            history = ", ".join(f"{p}: {_fmt(indicator, series[p][0], lang)}" for p in prev)
-            sign = "+" if change > 0 else "−"
-            out.append(finding(
-                "trend.consistency", "warning", _TABLE_OF[indicator], [unit],
-                [{"unit_id": unit, "year": year}],
-                msg.say("trend.consistency", lang, indicator=name, unit=unit, year=year,
-                        value=_fmt(indicator, value, lang), change=sign + format_pct(abs(change) * 100, 1, lang),
-                        mean=_fmt(indicator, mean, lang), history=history,
-                        threshold=format_pct(thresholds.max_change * 100, 0, lang)),
-                {"indicator": indicator, "year": year, "value": round(value, 2),
-                 "mean_previous_3": round(mean, 2), "change_pct": round(change * 100, 2),
-                 "previous": {str(p): round(float(series[p][0]), 2) for p in prev}}))
+    flagged = consistency_frame(ind, scope, thresholds)
+    for r in flagged.itertuples(index=False):
+        indicator, unit, year = r.indicator, r.unit_id, int(r.year)
+        value, mean, change = float(r.value), float(r.mean), float(r.change)
+        prev = [year - 3, year - 2, year - 1]
+        prev_values = dict(zip(prev, (r.v3, r.v2, r.v1), strict=True))
+        name = msg.indicator_name(indicator, lang)
+        history = ", ".join(f"{p}: {_fmt(indicator, prev_values[p], lang)}" for p in prev)
+        sign = "+" if change > 0 else "−"
+        out.append(finding(
+            "trend.consistency", "warning", _TABLE_OF[indicator], [unit],
+            [{"unit_id": unit, "year": year}],
+            msg.say("trend.consistency", lang, indicator=name, unit=unit, year=year,
+                    value=_fmt(indicator, value, lang), change=sign + format_pct(abs(change) * 100, 1, lang),
+                    mean=_fmt(indicator, mean, lang), history=history,
+                    threshold=format_pct(thresholds.max_change * 100, 0, lang)),
+            {"indicator": indicator, "year": year, "value": round(value, 2),
+             "mean_previous_3": round(mean, 2), "change_pct": round(change * 100, 2),
+             "previous": {str(p): round(float(prev_values[p]), 2) for p in prev}}))
     return out
 
 
@@ -632,6 +712,13 @@ def modified_z(values: np.ndarray, floor: np.ndarray | float = 0.0) -> np.ndarra
     return np.zeros(len(values))
 
 
+def share_sd_array(pct: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """:func:`share_sd` of each (share, base) pair (same rounding, element by element)."""
+    n = np.maximum(np.asarray(base, dtype=float), 1.0)
+    p = (np.clip(np.asarray(pct, dtype=float) / 100.0, 0.0, 1.0) * n + 0.5) / (n + 1.0)
+    return 100.0 * np.sqrt(p * (1 - p) / n)
+
+
 def share_sd(pct: float, base: np.ndarray | float) -> np.ndarray:
     """Binomial sampling spread (in percentage points) of a share ``pct`` over ``base`` people.
 
@@ -644,38 +731,115 @@ def share_sd(pct: float, base: np.ndarray | float) -> np.ndarray:
     return 100.0 * np.sqrt(p * (1 - p) / n)
 
 
+def group_median(group: np.ndarray, values: np.ndarray, n_groups: int) -> np.ndarray:
+    """``np.median`` of ``values`` within each group (codes ``0 … n_groups − 1``), vectorised.
+
+    Gives exactly ``np.median`` of each group's values (the middle value, or the mean of the two
+    middle values), NaN for a group holding a NaN or no value.
+
+    Example:
+        >>> group_median(np.array([0, 0, 1, 1, 1]), np.array([1.0, 4, 5, 2, 9]), 2).tolist()
+        [2.5, 5.0]
+    """
+    group = np.asarray(group, dtype=np.int64)
+    values = np.asarray(values, dtype=float)
+    counts = np.bincount(group, minlength=n_groups)
+    out = np.full(n_groups, np.nan)
+    if not len(values):
+        return out
+    order = np.lexsort((values, group))  # NaN sorts last within its group
+    ordered = values[order]
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    has = counts > 0
+    mid = starts + counts // 2
+    hi = ordered[np.minimum(mid, len(values) - 1)]
+    lo_ = ordered[np.clip(mid - 1, 0, len(values) - 1)]
+    even = counts % 2 == 0
+    med = np.where(even, (lo_ + hi) / 2, hi)
+    has_nan = np.bincount(group, weights=np.isnan(values).astype(float), minlength=n_groups) > 0
+    out[has & ~has_nan] = med[has & ~has_nan]
+    return out
+
+
+def modified_z_grouped(group: np.ndarray, values: np.ndarray, floor: np.ndarray,
+                       n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`modified_z` of each group at once, with a per-value ``floor``.
+
+    Returns the z-scores (aligned to ``values``) and the median of each group. Groups that need
+    the mean-absolute-deviation fallback (MAD and floor both 0 for some value) or hold a NaN are
+    computed by :func:`modified_z` itself, so the result is identical group by group.
+    """
+    group = np.asarray(group, dtype=np.int64)
+    values = np.asarray(values, dtype=float)
+    floor = np.broadcast_to(np.asarray(floor, dtype=float), values.shape)
+    med = group_median(group, values, n_groups)
+    dev = np.abs(values - med[group])
+    mad_g = group_median(group, dev, n_groups)
+    mad = np.maximum(mad_g[group], 0.6745 * floor)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = 0.6745 * (values - med[group]) / mad
+    slow = np.bincount(group, weights=(~(mad > 0)).astype(float), minlength=n_groups) > 0
+    slow |= np.isnan(med)
+    for g in np.flatnonzero(slow & (np.bincount(group, minlength=n_groups) > 0)):
+        sel = group == g
+        z[sel] = modified_z(values[sel], floor[sel])
+    return z, med
+
+
 def outlier_findings(ind: pd.DataFrame, units: pd.DataFrame, scope: Scope,
                      thresholds: Thresholds = Thresholds(), lang: str = "vi") -> list[dict]:
-    """Sibling units (same parent, same year) whose share is an outlier by modified z-score."""
+    """Sibling units (same parent, same year) whose share is an outlier by modified z-score.
+
+    Every (year, indicator, parent) group is scored at once (:func:`modified_z_grouped`); only
+    the outliers are turned into findings.
+    """
     shares = ind[ind["indicator"].isin(["coverage_members", "member_rank1_share"])
                  & (ind["base"] >= thresholds.min_sibling_base)]
-    out = []
+    if scope.years is not None:
+        shares = shares[shares["year"].isin([int(y) for y in scope.years])]
+    if not len(shares):
+        return []
     uy = UnitYears(units)
-    for year in sorted(set(shares["year"])):
-        if not scope.has_year(int(year)):
-            continue
-        act = uy.active(int(year))
-        parent = dict(zip(act["unit_id"].astype(str), act["parent_id"], strict=True))
-        sy = shares[shares["year"] == year]
-        sy = sy.assign(parent=sy["unit_id"].map(parent))
-        for (indicator, par), g in sy.dropna(subset=["parent"]).groupby(["indicator", "parent"], sort=True):
-            if len(g) < thresholds.min_siblings:
-                continue
-            med = float(np.median(g["value"]))
-            z = modified_z(g["value"].to_numpy(dtype=float),
-                           share_sd(med, g["base"].to_numpy(dtype=float)))
-            for (unit, value), zi in zip(zip(g["unit_id"], g["value"], strict=True), z, strict=True):
-                if abs(zi) <= thresholds.max_z or not scope.has(unit, int(year)):
-                    continue
-                out.append(finding(
-                    "trend.outlier", "warning", _TABLE_OF[indicator], [unit],
-                    [{"unit_id": unit, "year": int(year)}],
-                    msg.say("trend.outlier", lang, indicator=msg.indicator_name(indicator, lang),
-                            unit=unit, year=int(year), value=_fmt(indicator, value, lang), n=len(g),
-                            parent=par, median=_fmt(indicator, med, lang),
-                            z=format_number(float(zi), 1, lang),
-                            threshold=format_number(thresholds.max_z, 1, lang)),
-                    {"indicator": indicator, "year": int(year), "value": round(float(value), 2),
-                     "sibling_median": round(med, 2), "modified_z": round(float(zi), 2),
-                     "siblings": len(g), "parent_id": str(par)}))
+    parts = []
+    for year in sorted({int(y) for y in shares["year"]}):
+        act = uy.active(year)
+        parts.append(pd.DataFrame({"year": np.int64(year), "unit_id": act["unit_id"].astype(str).to_numpy(object),
+                                   "parent": act["parent_id"].to_numpy(dtype=object, na_value=None)}))
+    parents = pd.concat(parts, ignore_index=True).dropna(subset=["parent"])
+    sy = pd.DataFrame({"year": shares["year"].to_numpy(dtype=np.int64),
+                       "unit_id": shares["unit_id"].to_numpy(dtype=object),
+                       "indicator": shares["indicator"].to_numpy(dtype=object),
+                       "value": shares["value"].to_numpy(dtype=float, na_value=np.nan),
+                       "base": shares["base"].to_numpy(dtype=float, na_value=np.nan),
+                       "pos": np.arange(len(shares))})
+    sy = sy.merge(parents, on=["year", "unit_id"], how="inner")
+    if not len(sy):
+        return []
+    gid, keys = pd.MultiIndex.from_frame(sy[["year", "indicator", "parent"]]).factorize(sort=True)
+    n_groups = len(keys)
+    size = np.bincount(gid, minlength=n_groups)
+    big = size[gid] >= thresholds.min_siblings
+    sy, gid = sy[big].reset_index(drop=True), gid[big]
+    if not len(sy):
+        return []
+    values = sy["value"].to_numpy()
+    med = group_median(gid, values, n_groups)
+    z, med = modified_z_grouped(gid, values, share_sd_array(med[gid], sy["base"].to_numpy()), n_groups)
+    hit = ~(np.abs(z) <= thresholds.max_z)
+    hit &= scope.mask(sy)
+    flagged = sy.assign(z=z, med=med[gid], n=size[gid], gid=gid)[hit].sort_values(["gid", "pos"])
+    out = []
+    for r in flagged.itertuples(index=False):
+        indicator, unit, year, value, zi, med_g = r.indicator, r.unit_id, int(r.year), r.value, r.z, float(r.med)
+        out.append(finding(
+            "trend.outlier", "warning", _TABLE_OF[indicator], [unit],
+            [{"unit_id": unit, "year": year}],
+            msg.say("trend.outlier", lang, indicator=msg.indicator_name(indicator, lang),
+                    unit=unit, year=year, value=_fmt(indicator, value, lang), n=int(r.n),
+                    parent=r.parent, median=_fmt(indicator, med_g, lang),
+                    z=format_number(float(zi), 1, lang),
+                    threshold=format_number(thresholds.max_z, 1, lang)),
+            {"indicator": indicator, "year": year, "value": round(float(value), 2),
+             "sibling_median": round(med_g, 2), "modified_z": round(float(zi), 2),
+             "siblings": int(r.n), "parent_id": str(r.parent)}))
     return out
