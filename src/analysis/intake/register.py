@@ -49,10 +49,11 @@ from __future__ import annotations
 import csv
 import json
 import os
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from importlib import resources
 
 import numpy as np
@@ -306,13 +307,21 @@ def encode_column(col: pa.ChunkedArray) -> tuple[np.ndarray, list]:
 
 #: Rows above which a hash lookup is split over threads (Arrow releases the GIL).
 PARALLEL_LOOKUP_ROWS = 4_000_000
+#: Threads for the attendance pass (numbered ids: parse, look up and mark per chunk; NumPy and
+#: Arrow release the GIL). Capped by the machine's cores.
+THREADS = 2
+
+
+def _threads() -> int:
+    return max(1, min(THREADS, os.cpu_count() or 1))
 
 
 def lookup(values: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
     """Position in ``value_set`` of each value (its first occurrence), -1 when absent or null.
 
-    Large inputs are split over up to two threads, each probing its own hash table of
-    ``value_set`` (a national attendance list has ~40 million rows).
+    Fixed-width numbered ids (``M00012345``) are compared as integers (see :class:`_NumberedIndex`);
+    other ids are hashed, large inputs split over up to two threads, each probing its own hash
+    table of ``value_set`` (a national attendance list has ~40 million rows).
 
     Example:
         >>> lookup(pa.chunked_array([["b", "z", None]]), pa.array(["a", "b"])).tolist()
@@ -321,9 +330,13 @@ def lookup(values: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
     fast = _lookup_numbered(values, value_set)
     if fast is not None:
         return fast
+    return _lookup_hashed(values, value_set)
+
+
+def _lookup_hashed(values: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
     opts = pc.SetLookupOptions(value_set=value_set, skip_nulls=True)
     n = len(values)
-    k = 2 if n >= PARALLEL_LOOKUP_ROWS and (os.cpu_count() or 1) >= 2 else 1
+    k = 2 if n >= PARALLEL_LOOKUP_ROWS and _threads() >= 2 else 1
     parts = [values.slice(i * n // k, (i + 1) * n // k - i * n // k) for i in range(k)]
     if k == 1:
         found = [pc.index_in(parts[0], options=opts)]
@@ -334,63 +347,159 @@ def lookup(values: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
     return np.concatenate(out) if len(out) > 1 else out[0]
 
 
+# --- numbered ids ("letters + digits", one width) as integers, parsed from the Arrow buffers ---
+
+_HI = np.uint64(0xF0F0F0F0F0F0F0F0)
+_ZEROS = np.uint64(0x3030303030303030)
+_SIXES = np.uint64(0x0606060606060606)
+_MASK = np.uint64(0x000000FF000000FF)
+_MUL1 = np.uint64(100 + (1000000 << 32))
+_MUL2 = np.uint64(1 + (10000 << 32))
+_LOW32 = np.uint64(0xFFFFFFFF)
+
+
+def _eight_digits(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Value of 8 ASCII digits packed in little-endian uint64 words, and whether all 8 are digits
+    (SWAR: a few integer passes instead of one per character)."""
+    ok = ((words & _HI) == _ZEROS) & (((words + _SIXES) & _HI) == _ZEROS)
+    x = words - _ZEROS
+    x = x * np.uint64(10) + (x >> np.uint64(8))
+    x = ((x & _MASK) * _MUL1 + ((x >> np.uint64(16)) & _MASK) * _MUL2) >> np.uint64(32)
+    return (x & _LOW32).astype(np.int64), ok
+
+
+def _as_text(arr: pa.Array) -> pa.Array:
+    if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+        return arr
+    return arr.cast(pa.string())
+
+
+def _digit_keys(arr: pa.Array, prefix: bytes, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Integer key of each id ``prefix + digits`` of ``width`` bytes, and whether it has that shape.
+
+    Works on the array's buffers (offsets and UTF-8 bytes) with NumPy: no string is copied.
+    """
+    arr = _as_text(arr)
+    n = len(arr)
+    keys = np.zeros(n, dtype=np.int64)
+    ok = np.zeros(n, dtype=bool)
+    if n == 0:
+        return keys, ok
+    validity, off_buf, data_buf = arr.buffers()[:3]
+    off_type = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    offsets = np.frombuffer(off_buf, dtype=off_type, count=n + 1, offset=arr.offset * np.dtype(off_type).itemsize)
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    shaped = np.diff(offsets) == width
+    if arr.null_count:
+        bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
+        shaped &= bits[arr.offset:arr.offset + n].astype(bool)
+    rows: np.ndarray | None = None
+    if shaped.all():  # the usual case: every id has the width, the bytes are one (n, width) block
+        start = int(offsets[0])
+        mat = data[start:start + n * width].reshape(n, width)
+    else:
+        rows = np.flatnonzero(shaped)
+        mat = data[offsets[:-1][rows].astype(np.int64)[:, None] + np.arange(width)]
+    good = np.ones(len(mat), dtype=bool)
+    for j, byte in enumerate(prefix):
+        good &= mat[:, j] == byte
+    digits = width - len(prefix)
+    n_words = (digits + 7) // 8
+    packed = np.full((len(mat), 8 * n_words), 0x30, dtype=np.uint8)  # left-padded with "0"
+    packed[:, 8 * n_words - digits:] = mat[:, len(prefix):]
+    words = packed.view("<u8")
+    value = np.zeros(len(mat), dtype=np.int64)
+    for w in range(n_words):
+        part, part_ok = _eight_digits(np.ascontiguousarray(words[:, w]))
+        value = value * 100_000_000 + part
+        good &= part_ok
+    if rows is None:
+        return value, good
+    keys[rows] = value
+    ok[rows] = good
+    return keys, ok
+
+
+def _numbered_keys(ids: pa.ChunkedArray | pa.Array, prefix: str, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Integer key of each id of the given shape (``width`` characters), and whether it has it."""
+    raw = prefix.encode("utf-8")
+    byte_width = len(raw) + width - len(prefix)
+    chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
+    parts = [_digit_keys(c, raw, byte_width) for c in chunks]
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros(0, bool)
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+
 def _numbered_shape(ids: pa.Array) -> tuple[str, int] | None:
     """(prefix, width) when every id is one fixed-width "letters + digits" code, e.g. ``M00012345``."""
+    shaped = _numbered_shape_keys(ids)
+    return None if shaped is None else shaped[:2]
+
+
+def _numbered_shape_keys(ids: pa.Array) -> tuple[str, int, np.ndarray] | None:
+    """:func:`_numbered_shape` and the keys of the ids (none when they have no such shape)."""
     if len(ids) == 0 or ids.null_count:
         return None
     first = ids[0].as_py()
+    if not isinstance(first, str):
+        return None
     width = len(first)
     prefix = first.rstrip("0123456789")
     if not 0 < width - len(prefix) <= 18:
         return None
-    lengths = pc.utf8_length(ids)
-    if pc.min(lengths).as_py() != width or pc.max(lengths).as_py() != width:
+    keys, ok = _numbered_keys(ids, prefix, width)
+    if not ok.all():
         return None
-    digits = pc.utf8_slice_codeunits(ids, len(prefix))
-    if not (pc.all(pc.starts_with(ids, prefix)).as_py() and pc.all(pc.utf8_is_digit(digits)).as_py()):
-        return None
-    return prefix, width
+    return prefix, width, keys
 
 
-def _numbered_keys(ids: pa.ChunkedArray | pa.Array, prefix: str, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Integer key of each id of the given shape, and whether the id has that shape at all."""
-    ok = pc.and_(pc.and_(pc.equal(pc.utf8_length(ids), width), pc.starts_with(ids, prefix)),
-                 pc.utf8_is_digit(pc.utf8_slice_codeunits(ids, len(prefix))))
-    ok = pc.fill_null(ok, False)
-    digits = pc.if_else(ok, pc.utf8_slice_codeunits(ids, len(prefix)), "0")
-    keys = pc.cast(digits, pa.int64())
-    def to_np(a: pa.Array) -> np.ndarray:
-        return a.to_numpy(zero_copy_only=False)
+class _NumberedIndex:
+    """Positions of numbered ids in a value set, by integer key: a direct table when the keys are
+    dense, a sorted search otherwise. The first occurrence of a repeated id wins (as hashing)."""
 
-    if isinstance(keys, pa.ChunkedArray):
-        return (np.concatenate([to_np(c) for c in keys.chunks]) if keys.num_chunks else np.zeros(0, np.int64),
-                np.concatenate([to_np(c) for c in ok.chunks]) if ok.num_chunks else np.zeros(0, bool))
-    return to_np(keys), to_np(ok)
+    def __init__(self, prefix: str, width: int, keys: np.ndarray) -> None:
+        self.prefix, self.width = prefix, width
+        self.raw = prefix.encode("utf-8")
+        self.byte_width = len(self.raw) + width - len(prefix)
+        self.lo, self.hi = int(keys.min()), int(keys.max())
+        self.dense = self.hi - self.lo <= 8 * len(keys) + 1024
+        if self.dense:
+            # one extra slot (-1) that every out-of-range or malformed id points at
+            table = np.full(self.hi - self.lo + 2, -1, dtype=np.int32)
+            table[(keys - self.lo)[::-1]] = np.arange(len(keys) - 1, -1, -1, dtype=np.int32)  # first wins
+            self.table = table
+        else:
+            self.order = np.argsort(keys, kind="stable")
+            self.ordered = keys[self.order]
+
+    @classmethod
+    def of(cls, value_set: pa.Array) -> _NumberedIndex | None:
+        shaped = _numbered_shape_keys(value_set)
+        return None if shaped is None else cls(*shaped)
+
+    def positions(self, ids: pa.Array) -> np.ndarray:
+        """Position (int32) of each id of one Arrow array, -1 when absent, null or not of the shape."""
+        keys, ok = _digit_keys(ids, self.raw, self.byte_width)
+        if self.dense:
+            slot = keys - self.lo
+            inside = ok & (slot >= 0) & (slot <= self.hi - self.lo)
+            return self.table[np.where(inside, slot, len(self.table) - 1)]
+        at = np.minimum(np.searchsorted(self.ordered, keys), len(self.ordered) - 1)
+        hit = ok & (self.ordered[at] == keys)
+        return np.where(hit, self.order[at], -1).astype(np.int32)
 
 
 def _lookup_numbered(values: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray | None:
     """:func:`lookup` for fixed-width numbered ids (the usual export): integer keys instead of
-    hashing strings; None when the ids are not all of one such shape."""
-    shape = _numbered_shape(value_set)
-    if shape is None or len(values) < PARALLEL_LOOKUP_ROWS // 8:
+    hashing strings; None when the ids of ``value_set`` are not all of one such shape."""
+    index = _NumberedIndex.of(value_set)
+    if index is None:
         return None
-    keys, _ = _numbered_keys(value_set, *shape)
-    att, ok = _numbered_keys(values, *shape)
-    lo, hi = int(keys.min()), int(keys.max())
-    out = np.full(len(att), -1, dtype=np.int32)
-    if hi - lo <= 8 * len(keys) + 1024:  # dense: a direct table
-        table = np.full(hi - lo + 1, -1, dtype=np.int32)
-        table[(keys - lo)[::-1]] = np.arange(len(keys) - 1, -1, -1, dtype=np.int32)  # first occurrence wins
-        inside = ok & (att >= lo) & (att <= hi)
-        out[inside] = table[att[inside] - lo]
-        return out
-    order = np.argsort(keys, kind="stable")
-    ordered = keys[order]
-    at = np.searchsorted(ordered, att)
-    at_c = np.minimum(at, len(ordered) - 1)
-    hit = ok & (ordered[at_c] == att)
-    out[hit] = order[at_c[hit]]
-    return out
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    if not chunks:
+        return np.zeros(0, np.int32)
+    return np.concatenate([index.positions(c) for c in chunks])
 
 
 def _flags(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, list]:
@@ -593,49 +702,136 @@ def aggregate_year(year: int, registers: Sequence[Source], attendances: Sequence
                       frozenset(unit_ids))
 
 
+class _CampaignCodes:
+    """Codes of the campaign ids of one attendance file, shared by the threads that read it.
+
+    Code 0 is a missing id; each distinct id gets the next code once, with its slot among the
+    year's campaigns (-1: not a campaign of the year) and its quarantine reason.
+    """
+
+    def __init__(self, camp_ids: list[str], all_camps: set[str]) -> None:
+        self.camp_ids, self.all_camps = camp_ids, all_camps
+        self.values: list = [None]
+        self.slots: list[int] = [-1]
+        self.code_of: dict = {}
+        self.lock = threading.Lock()
+
+    def _code(self, value: object) -> int:
+        if value is None:
+            return 0
+        code = self.code_of.get(value)
+        if code is None:
+            code = self.code_of[value] = len(self.values)
+            self.values.append(value)
+            self.slots.append(self.camp_ids.index(str(value)) if str(value) in self.camp_ids else -1)
+        return code
+
+    def encode(self, col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """(code, slot) of each row of one Arrow array of campaign ids."""
+        if not (pa.types.is_dictionary(col.type) and pa.types.is_string(col.type.value_type)):
+            col = pc.dictionary_encode(col if pa.types.is_string(col.type) else col.cast(pa.string()))
+        dictionary = col.dictionary.to_pylist()
+        with self.lock:
+            local = [self._code(v) for v in dictionary]
+            slots = [self.slots[c] for c in local]
+        indices = col.indices
+        if indices.null_count:
+            indices = pc.fill_null(indices, len(dictionary))
+        at = indices.to_numpy(zero_copy_only=False)
+        return (np.array([*local, 0], dtype=np.int32)[at], np.array([*slots, -1], dtype=np.int16)[at])
+
+    def reasons(self) -> np.ndarray:
+        """Quarantine reason of each code (for ids that are no campaign of the year)."""
+        return np.array(["campaign_missing"] + [
+            "ok" if str(v) in self.camp_ids else "campaign_other_year" if str(v) in self.all_camps
+            else "campaign_unknown" if str(v).strip() else "campaign_missing" for v in self.values[1:]], dtype=object)
+
+
+#: Rows per batch of the attendance pass (a batch is parsed, looked up and marked at once).
+BATCH_ROWS = 1 << 20
+_BY_STATUS = np.array(["", "", "member_unknown", "member_quarantined", "register_missing"], dtype=object)
+
+
+def _mark_batch(item: tuple[int, pa.RecordBatch], codes: _CampaignCodes, index: _NumberedIndex | None,
+                hashed: np.ndarray | None, kept_or_not: np.ndarray, seen: np.ndarray, width: int,
+                use_register: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """One batch of attendance rows (member id, campaign id) starting at row ``start`` of its file:
+    mark its valid rows in ``seen``; return the positions, status and campaign codes of the others,
+    and how many were valid."""
+    start, batch = item
+    n = batch.num_rows
+    code, slot = codes.encode(batch.column(1))
+    if not use_register:  # nobody can be placed in a unit
+        return np.arange(n) + start, np.where(slot < 0, 1, 4).astype(np.int8), code, 0
+    pos = index.positions(batch.column(0)) if index is not None else hashed[start:start + n]
+    ok = (slot >= 0) & kept_or_not[pos]  # pos -1 (unknown) -> last entry (False)
+    seen[pos[ok].astype(np.int64) * width + slot[ok]] = True  # one scatter, duplicates vanish
+    bad = np.flatnonzero(~ok)
+    # status: 1 campaign problem, 2 member unknown, 3 member's register row quarantined
+    status = np.where(slot[bad] < 0, 1, np.where(pos[bad] < 0, 2, 3)).astype(np.int8)
+    return bad + start, status, code[bad], n - len(bad)
+
+
 def _attendance(year: int, attendances: Sequence[Source], members: pa.ChunkedArray, kept: np.ndarray,
                 unit_codes: np.ndarray, unit_values: list, present: np.ndarray, campaigns: pd.DataFrame,
                 has_register: bool) -> tuple[pd.DataFrame, list[dict], dict]:
-    """Distinct attending members per unit × campaign of ``year`` (one bitmap per campaign)."""
+    """Distinct attending members per unit × campaign of ``year`` (one bitmap per campaign).
+
+    Each file is read in batches, on up to :data:`THREADS` threads: per batch, the member ids are
+    looked up in the register (as integers for numbered ids, see :class:`_NumberedIndex`), and
+    the (register row, campaign) cells of its valid rows are marked in one bitmap; a repeated
+    attendance marks a cell already marked. Only the rows to quarantine are kept per batch.
+    """
     camps = campaigns[campaigns["year"] == year]
     camp_ids = sorted(camps["campaign_id"].astype(str))
     all_camps = set(campaigns["campaign_id"].astype(str))
     n_members = len(kept)
-    member_values = members.combine_chunks() if n_members else pa.array([], pa.string())
+    width = max(len(camp_ids), 1)
     # bitmap over (register row, campaign): attended at least once
     seen = np.zeros(n_members * len(camp_ids), dtype=bool)
+    kept_or_not = np.append(kept, False)  # position -1 (not found) -> not kept
     quarantine: list[dict] = []
     counts: dict[str, dict] = {}
+    member_values: pa.Array | None = None
+    index: _NumberedIndex | None = None
+    use_register = has_register and n_members > 0
+    if use_register and attendances:
+        member_values = members.combine_chunks()
+        index = _NumberedIndex.of(member_values)
     for src in attendances:
         rows = src.table.num_rows
-        camp_codes, camp_values = encode_column(_concat([src], "campaign_id", _text_type([src], "campaign_id"))) \
-            if rows else \
-            (np.zeros(0, np.int32), [])
-        camp_state = np.array([("ok" if str(v) in camp_ids else "campaign_other_year" if str(v) in all_camps
-                                else "campaign_unknown" if str(v).strip() else "campaign_missing")
-                               for v in camp_values] + ["campaign_missing"], dtype=object)
-        camp_slot = np.array([camp_ids.index(str(v)) if str(v) in camp_ids else -1 for v in camp_values] + [-1],
-                             dtype=np.int16)
-        slot = camp_slot[camp_codes]  # code -1 -> last entry (missing)
-        # status: 0 ok, 1 campaign problem, 2 member unknown, 3 member's row quarantined, 4 no register
-        status = np.where(slot < 0, 1, 0).astype(np.int8)
-        if has_register and n_members:
-            pos = lookup(_concat([src], "member_id", pa.string()), member_values)
-            status[(status == 0) & (pos < 0)] = 2
-            status[(status == 0) & ~kept[np.maximum(pos, 0)]] = 3
+        cols = {c: src.table.column(c) if c in src.table.column_names else pa.nulls(rows, pa.string())
+                for c in ("member_id", "campaign_id")}
+        table = pa.table(cols)
+        hashed = None
+        if use_register and index is None:  # ids of no numbered shape: hash them (threads inside)
+            hashed = _lookup_hashed(_concat([src], "member_id", pa.string()), member_values)
+        codes = _CampaignCodes(camp_ids, all_camps)
+        batches = table.to_batches(max_chunksize=BATCH_ROWS)
+        starts = np.cumsum([0] + [b.num_rows for b in batches])[:-1]
+
+        before = int(np.count_nonzero(seen))
+        work = list(zip(starts.tolist(), batches, strict=True))
+        threads = min(_threads(), len(work))
+        mark = partial(_mark_batch, codes=codes, index=index, hashed=hashed, kept_or_not=kept_or_not, seen=seen,
+                       width=width, use_register=use_register)
+        if threads > 1:
+            with ThreadPoolExecutor(threads) as pool:
+                parts = list(pool.map(mark, work))
         else:
-            pos = np.full(rows, -1, dtype=np.int32)
-            status[status == 0] = 4
-        ok = status == 0
-        before = int(seen.sum())
-        seen[pos[ok].astype(np.int64) * max(len(camp_ids), 1) + slot[ok]] = True  # one scatter, duplicates vanish
-        added = int(seen.sum()) - before
-        n_ok = int(ok.sum())
-        bad = np.flatnonzero(~ok)
-        camp_arr = np.array([*camp_values, None], dtype=object)
-        by_status = np.array(["", "", "member_unknown", "member_quarantined", "register_missing"], dtype=object)
-        codes = np.where(status[bad] == 1, camp_state[camp_codes[bad]], by_status[status[bad]])
-        quarantine += quarantine_entries(src, bad, codes, camp_arr[camp_codes[bad]],
+            parts = [mark(w) for w in work]
+        added = int(np.count_nonzero(seen)) - before
+        n_ok = sum(p[3] for p in parts)
+        if parts:
+            bad = np.concatenate([p[0] for p in parts]).astype(np.int64)
+            status = np.concatenate([p[1] for p in parts])
+            code = np.concatenate([p[2] for p in parts])
+        else:
+            bad, status, code = np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0, np.int32)
+        reasons = np.where(status == 1, codes.reasons()[code], _BY_STATUS[status]) if len(bad) else \
+            np.zeros(0, dtype=object)
+        values = np.array(codes.values, dtype=object)[code] if len(bad) else np.zeros(0, dtype=object)
+        quarantine += quarantine_entries(src, bad, reasons, values,
                                          lambda code, value: REASONS[code].format(value=value, year=year),
                                          "study_participation", "campaign_id")
         counts[src.file] = {"rows_read": rows, "rows_kept": added, "rows_excluded": n_ok - added,
