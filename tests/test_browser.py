@@ -35,7 +35,7 @@ def _rename(data: Path, old: str, new_id: str, new_name: str) -> None:
         df = store.load_table(data, name)
         for col in ("unit_id", "parent_id"):
             if col in df.columns:
-                df[col] = df[col].astype(object).where(df[col] != old, new_id).astype("string")
+                df[col] = df[col].astype(object).where((df[col] != old).fillna(True), new_id).astype("string")
         if name == "units":
             df.loc[df["unit_id"] == new_id, "unit_name"] = new_name
         store.atomic_write_bytes(data / f"{name}.parquet", store.table_bytes(df))

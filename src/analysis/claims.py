@@ -54,8 +54,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from analysis.config import load_yaml
 from analysis.text import (
     decode_legacy,
     detect_legacy_encoding,
@@ -233,7 +232,7 @@ class _Vocab:
 
 @functools.cache
 def _vocab() -> _Vocab:
-    data = yaml.safe_load(_reference_text("claim_subjects.yaml"))
+    data = load_yaml(_reference_text("claim_subjects.yaml"))
     subjects = _PhraseSet((p, s) for s, ps in data["subjects"].items() for p in ps)
     levels = []
     for lv in data["levels"]:

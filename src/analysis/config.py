@@ -60,3 +60,11 @@ def default_paths(root: Path | None = None) -> Paths:
         notebooks=notebooks,
         expectations=expectations,
     )
+
+
+def load_yaml(text: str):
+    """Parse YAML safely, with libyaml's C loader when it is installed (same result, ~10× faster)."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader

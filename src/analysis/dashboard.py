@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -197,6 +198,42 @@ def slice_units(units: pd.DataFrame, unit_id: str, years: Iterable[int]) -> list
     return sorted(ids)
 
 
+def with_ancestors(units: pd.DataFrame, unit_ids: Iterable[str]) -> pd.DataFrame:
+    """The rows of ``units`` for ``unit_ids`` and every unit above them in any year.
+
+    Every parent of a kept row is kept, so the tree of each year stays valid; a dashboard's
+    figures, targets (set by ancestors) and names are unchanged, and a provincial dashboard no
+    longer indexes the whole national tree.
+
+    Example:
+        >>> u = pd.DataFrame({"unit_id": ["r", "a", "b", "c"], "parent_id": [None, "r", "a", "r"]})
+        >>> with_ancestors(u, ["b"])["unit_id"].tolist()
+        ['r', 'a', 'b']
+    """
+    ids = units["unit_id"].astype("string")
+    parents = units["parent_id"].astype("string")
+    keep = set(unit_ids)
+    frontier = keep
+    while frontier:
+        mask = ids.isin(list(frontier)).to_numpy(dtype=bool, na_value=False)
+        new = {str(p) for p in parents[mask].dropna()} - keep
+        keep |= new
+        frontier = new
+    return units[ids.isin(list(keep)).to_numpy(dtype=bool, na_value=False)].reset_index(drop=True)
+
+
+def _sliced(tables: store.Tables, unit_ids: list[str]) -> store.Tables:
+    """``tables`` with the unit tree cut to the slice and its ancestors (merges to those units)."""
+    units = with_ancestors(tables.units, unit_ids)
+    if len(units) == len(tables.units):
+        return tables
+    kept = set(units["unit_id"].astype(str))
+    merges = tables.merges
+    if len(merges) and {"from_unit_id", "to_unit_id"} <= set(merges.columns):
+        merges = merges[merges["from_unit_id"].astype(str).isin(kept) & merges["to_unit_id"].astype(str).isin(kept)]
+    return dataclasses.replace(tables, units=units, merges=merges.reset_index(drop=True))
+
+
 def annual_years(units: pd.DataFrame, unit_id: str, year: int) -> list[int]:
     """The years an annual dashboard reads: every active year of the unit up to ``year``."""
     return [y for y in hierarchy.years_active(units, unit_id, until=year) if y <= year]
@@ -211,7 +248,8 @@ def load_annual(data_dir: str | Path, unit_id: str, year: int, lang: str = "vi",
     data_dir = Path(data_dir)
     units = store.load_table(data_dir, "units")
     years = annual_years(units, unit_id, year)
-    tables = store.load_tables(data_dir, unit_ids=slice_units(units, unit_id, years), years=years)
+    ids = slice_units(units, unit_id, years)
+    tables = _sliced(store.load_tables(data_dir, unit_ids=ids, years=years), ids)
     figures = metrics.unit_year_metrics(tables, unit_id, year, lang)
     previous = None
     if year - 1 in tables.years and year - 1 in years:
@@ -229,7 +267,8 @@ def load_trends(data_dir: str | Path, unit_id: str, start_year: int, end_year: i
     data_dir = Path(data_dir)
     units = store.load_table(data_dir, "units")
     years = [y for y in hierarchy.years_active(units, unit_id, until=end_year) if start_year <= y <= end_year]
-    tables = store.load_tables(data_dir, unit_ids=slice_units(units, unit_id, years), years=years)
+    ids = slice_units(units, unit_id, years)
+    tables = _sliced(store.load_tables(data_dir, unit_ids=ids, years=years), ids)
     shown = [y for y in tables.years if y in years]
     name = hierarchy.unit_name(tables.units, unit_id, shown[-1] if shown else None)
     return TrendsDashboard(tables, unit_id, int(start_year), int(end_year), lang, name,
@@ -300,14 +339,14 @@ def subunits_below(tables: store.Tables, unit_id: str, year: int, subunits: pd.D
     for child in subunits.itertuples(index=False):
         if child.unit_id == unit_id:
             continue
-        for r in metrics.targets_for(tables, child.unit_id, year).itertuples(index=False):
-            col = columns.get(r.indicator)
-            pct = getattr(child, col) if col else metrics.indicator_value(tables, child.unit_id, year, r.indicator).pct
+        for indicator, (threshold, _set_by) in sorted(metrics.applicable_targets(tables, child.unit_id, year).items()):
+            col = columns.get(indicator)
+            pct = getattr(child, col) if col else metrics.indicator_value(tables, child.unit_id, year, indicator).pct
             if pct is None or pd.isna(pct):
                 continue
-            if float(pct) < float(r.threshold_pct) - 1e-9:
-                rows.append({"unit_id": child.unit_id, "unit_name": child.unit_name, "indicator": r.indicator,
-                             "threshold_pct": float(r.threshold_pct), "pct": float(pct)})
+            if float(pct) < float(threshold) - 1e-9:
+                rows.append({"unit_id": child.unit_id, "unit_name": child.unit_name, "indicator": indicator,
+                             "threshold_pct": float(threshold), "pct": float(pct)})
     out = pd.DataFrame(rows, columns=["unit_id", "unit_name", "indicator", "threshold_pct", "pct"])
     return out.sort_values(["unit_id", "indicator"], kind="stable").reset_index(drop=True)
 
@@ -520,6 +559,10 @@ def member_ratings_html(d: AnnualDashboard) -> str:
                     note + _chart_of(d, "member-ratings", fig) + _levels_table(levels, lang) + _quota_html(d, [d.year]))
 
 
+#: Above this many organisations the quota table lists only those over the limit.
+QUOTA_ROWS_SHOWN = 40
+
+
 def _quota_html(d: AnnualDashboard | TrendsDashboard, years: list[int]) -> str:
     lang = d.lang
     frames = []
@@ -533,16 +576,26 @@ def _quota_html(d: AnnualDashboard | TrendsDashboard, years: list[int]) -> str:
     if not frames:
         return ""
     q = pd.concat(frames, ignore_index=True)
-    names = {u: hierarchy.unit_name(d.tables.units, u, int(y)) for u, y in zip(q["unit_id"], q["year"], strict=True)}
+    names: dict[str, str] = {}
+    for y, part in q.groupby("year", sort=True):
+        names.update(zip(part["unit_id"], metrics.unit_names(d.tables, part["unit_id"].tolist(), int(y)),
+                         strict=True))
     q = q.assign(unit_name=[names[u] for u in q["unit_id"]],
                  status=[label("quota_ok" if ok else "quota_over", lang) for ok in q["is_within"]])
     over = ~q["is_within"].astype(bool)
+    summary = ""
+    if len(q) > QUOTA_ROWS_SHOWN:  # a province has hundreds of organisations: list those over the limit
+        text = label("quota_summary", lang).format(within=fmt_num(int((~over).sum()), lang),
+                                                   total=fmt_num(len(q), lang), over=fmt_num(int(over.sum()), lang))
+        summary = f'<p class="note">{esc(text)}</p>'
+        q, over = q[over].reset_index(drop=True), over[over].reset_index(drop=True)
     table = table_html(q, {"year": label("year", lang), "unit_name": label("unit", lang),
                            "level1_count": label("quota_level1", lang), "level2_count": label("quota_level2", lang),
                            "limit_count": label("quota_limit", lang), "status": label("target_status", lang)},
                        lang, num_cols=("level1_count", "level2_count", "limit_count"), int_cols=("year",),
                        highlight=over)
-    return f'<h3>{esc(label("quota_title", lang))}</h3><p class="note">{esc(label("quota_note", lang))}</p>{table}'
+    return (f'<h3>{esc(label("quota_title", lang))}</h3><p class="note">{esc(label("quota_note", lang))}</p>'
+            f'{summary}{table}')
 
 
 def _scheme_title(scheme_id: str, lang: str) -> str:

@@ -18,12 +18,14 @@ Conventions (see DESIGN.md, "Conventions that decide figures"):
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from analysis import hierarchy, ratings
+from analysis import hierarchy, ratings, rollup
 from analysis.store import Tables
 from analysis.text import round_half_up
 
@@ -92,8 +94,8 @@ def check_unit_year(tables: Tables, unit_id: str, year: int) -> None:
 
     The message lists the known units or the years the unit is active and has data.
     """
-    known = sorted(tables.units["unit_id"].dropna().unique().tolist())
-    if unit_id not in known:
+    if hierarchy._prep_for(tables.units).rows_of(unit_id).empty:
+        known = sorted(tables.units["unit_id"].dropna().unique().tolist())
         shown = ", ".join(known[:20]) + (" …" if len(known) > 20 else "")
         raise MetricsError(f"Không có đơn vị '{unit_id}'. Các đơn vị đã biết: {shown}")
     active = hierarchy.years_active(tables.units, unit_id)
@@ -105,7 +107,9 @@ def check_unit_year(tables: Tables, unit_id: str, year: int) -> None:
 
 def leaves_for(tables: Tables, unit_id: str, year: int) -> list[str]:
     """Active leaf units under ``unit_id`` in ``year`` (the unit itself when it is a leaf)."""
-    return hierarchy.leaf_ids(tables.units, unit_id, year)
+    idx = rollup.year_index(tables, year)
+    sub = idx.subtree(idx.position(unit_id))
+    return idx.ids(sub[idx.is_leaf[sub]])
 
 
 def campaigns_of_year(tables: Tables, year: int) -> pd.DataFrame:
@@ -140,24 +144,21 @@ def coverage_by_campaign(tables: Tables, unit_id: str, year: int) -> pd.DataFram
         One row per campaign: campaign_id, title, document_code, units_held, units_total,
         members_attended, members_eligible, members_pct, public_attended, public_target, public_pct.
     """
-    leaves = leaves_for(tables, unit_id, year)
-    elig = eligible_members(tables.membership, leaves, year)
-    eligible_total = int(elig["eligible"].sum())
+    idx = rollup.year_index(tables, year)
+    pos = idx.position(unit_id)
     camps = campaigns_of_year(tables, year)
-    sp = tables.study_participation
-    sp = sp[sp["unit_id"].isin(leaves) & sp["campaign_id"].isin(camps["campaign_id"])]
+    col = {c: i for i, c in enumerate(idx.campaign_ids)}
+    units_total = int(idx.leaves[pos])
+    eligible_total = float(idx.eligible[pos])
     rows = []
     for camp in camps.itertuples(index=False):
-        part = sp[sp["campaign_id"] == camp.campaign_id]
-        known_target = part["public_target"].notna() & (part["public_target"] > 0)
-        p_att = float(part.loc[known_target, "public_attended"].fillna(0).sum())
-        p_tgt = float(part.loc[known_target, "public_target"].sum())
-        m_att = float(part["members_attended"].fillna(0).sum())
+        j = col[str(camp.campaign_id)]
+        m_att = float(idx.attended[pos, j])
+        p_att, p_tgt = float(idx.public_attended[pos, j]), float(idx.public_target[pos, j])
         rows.append({
             "campaign_id": camp.campaign_id, "title": camp.title, "document_code": camp.document_code,
-            "units_held": int(part.loc[part["is_held"].fillna(False).astype(bool), "unit_id"].nunique()),
-            "units_total": len(leaves),
-            "members_attended": m_att, "members_eligible": float(eligible_total),
+            "units_held": int(idx.held[pos, j]), "units_total": units_total,
+            "members_attended": m_att, "members_eligible": eligible_total,
             "members_pct": pct_or_none(m_att, eligible_total),
             "public_attended": p_att, "public_target": p_tgt, "public_pct": pct_or_none(p_att, p_tgt),
         })
@@ -172,25 +173,36 @@ def coverage(tables: Tables, unit_id: str, year: int) -> dict[str, Ratio | str]:
     Returns:
         ``{"units": Ratio, "members": Ratio, "public": Ratio, "public_basis": str}``.
     """
-    leaves = leaves_for(tables, unit_id, year)
-    camps = campaigns_of_year(tables, year)
-    sp = tables.study_participation
-    sp = sp[sp["unit_id"].isin(leaves) & sp["campaign_id"].isin(camps["campaign_id"])]
-    held_units = sp.loc[sp["is_held"].fillna(False).astype(bool), "unit_id"].nunique()
-    elig = eligible_members(tables.membership, leaves, year)
-    members_den = float(elig["eligible"].sum()) * len(camps)
-    members_num = float(sp["members_attended"].fillna(0).sum())
-    known_target = sp["public_target"].notna() & (sp["public_target"] > 0)
-    public_num = float(sp.loc[known_target, "public_attended"].fillna(0).sum())
-    public_den = float(sp.loc[known_target, "public_target"].sum())
-    bases = sorted(set(sp.loc[known_target, "public_basis"].dropna().astype(str)))
+    idx = rollup.year_index(tables, year)
+    return _coverage_at(idx, idx.position(unit_id))
+
+
+def _coverage_at(idx: rollup.YearIndex, pos: int) -> dict[str, Ratio | str]:
+    n_camps = len(idx.campaign_ids)
+    bases = [b for b, rows in zip(idx.bases, idx.basis_rows[pos], strict=True) if rows > 0]
     basis = bases[0] if len(bases) == 1 else ("mixed" if bases else "persons")
     return {
-        "units": Ratio(float(held_units), float(len(leaves)) if len(camps) else 0.0),
-        "members": Ratio(members_num, members_den),
-        "public": Ratio(public_num, public_den),
+        "units": Ratio(float(idx.held_any[pos]), float(idx.leaves[pos]) if n_camps else 0.0),
+        "members": Ratio(float(idx.attended[pos].sum()), float(idx.eligible[pos]) * n_camps),
+        "public": Ratio(float(idx.public_attended[pos].sum()), float(idx.public_target[pos].sum())),
         "public_basis": basis,
     }
+
+
+def _unit_rows(idx: rollup.YearIndex, positions: np.ndarray) -> pd.DataFrame:
+    """unit_id, unit_name and unit_level of tree positions."""
+    return pd.DataFrame({"unit_id": idx.ids(positions), "unit_name": idx.names[positions],
+                         "unit_level": idx.levels[positions]})
+
+
+def unit_names(tables: Tables, unit_ids: list[str], year: int) -> list[str]:
+    """Names of active units in ``year`` (one lookup for many ids).
+
+    Raises:
+        hierarchy.HierarchyError: A unit is not active in ``year``.
+    """
+    idx = rollup.year_index(tables, year)
+    return [str(idx.names[idx.position(u)]) for u in unit_ids]
 
 
 def coverage_by_subunit(tables: Tables, unit_id: str, year: int) -> pd.DataFrame:
@@ -200,13 +212,14 @@ def coverage_by_subunit(tables: Tables, unit_id: str, year: int) -> pd.DataFrame
         One row per child: unit_id, unit_name, unit_level, units_pct, members_attended,
         members_eligible, members_pct, public_attended, public_target, public_pct.
     """
-    active = hierarchy.units_in_year(tables.units, year)
-    children = active[active["parent_id"] == unit_id].sort_values("unit_id")
-    if children.empty:
-        children = active[active["unit_id"] == unit_id]
+    idx = rollup.year_index(tables, year)
+    pos = idx.position(unit_id)
+    kids = idx.children(pos)
+    if len(kids) == 0:
+        kids = np.array([pos])
     rows = []
-    for child in children.itertuples(index=False):
-        cov = coverage(tables, child.unit_id, year)
+    for p, child in zip(kids, _unit_rows(idx, kids).itertuples(index=False), strict=True):
+        cov = _coverage_at(idx, int(p))
         rows.append({
             "unit_id": child.unit_id, "unit_name": child.unit_name, "unit_level": child.unit_level,
             "units_pct": cov["units"].pct,
@@ -279,23 +292,49 @@ def unit_rating_distribution(tables: Tables, unit_id: str, year: int, lang: str 
         "rated_level"}``; exemplary has count, pct_of_assessed, pct_of_level (shares None when 0/0).
     """
     scheme_id = ratings.scheme_for_year(year)
-    ids = rated_units(tables, unit_id, year, level)
-    ur = tables.unit_ratings
-    ur = ur[(ur["year"] == year) & ur["unit_id"].isin(ids)]
-    levels = level_frame(scheme_id, "unit", ur["rating_code"].value_counts(), lang)
+    if level is not None and level not in hierarchy.UNIT_LEVELS:
+        raise ValueError(f"Cấp đơn vị '{level}' không hợp lệ (cho phép: {', '.join(hierarchy.UNIT_LEVELS)})")
+    idx = rollup.year_index(tables, year)
+    codes, own_counts, own_exemplary, own_rated = idx.unit_rating_counts(tables)
+    try:
+        pos = idx.position(unit_id)
+    except hierarchy.HierarchyError:
+        pos = -1
+    own_level = None if pos < 0 or pd.isna(idx.levels[pos]) else str(idx.levels[pos])
+    target = level or RATED_LEVEL_BELOW.get(own_level or "")
+    n_ids = 0.0
+    if target is not None and pos >= 0:
+        at, counts, exemplary, rated = idx.level_subtree_sums(tables, target)
+        self_at = 1.0 if own_level == target else 0.0
+        n_ids = at[pos] - self_at
+        if n_ids > 0:
+            vec = counts[pos] - self_at * own_counts[pos]
+            ex = exemplary[pos] - self_at * own_exemplary[pos]
+            n_rated = rated[pos] - self_at * own_rated[pos]
+            rated_level = target
+    if n_ids <= 0:  # the unit is its own figure
+        if pos >= 0:
+            vec, ex, n_rated = own_counts[pos], own_exemplary[pos], own_rated[pos]
+        else:
+            ur = tables.unit_ratings
+            ur = ur[(ur["year"] == year) & (ur["unit_id"] == unit_id)]
+            vc = ur["rating_code"].value_counts()
+            vec = np.array([float(vc.get(c, 0)) for c in codes])
+            ex, n_rated = float(ur["is_exemplary"].fillna(False).astype(bool).sum()), float(len(ur) > 0)
+        n_ids, rated_level = 1.0, own_level
+    levels = level_frame(scheme_id, "unit", pd.Series(np.asarray(vec, dtype=np.int64), index=codes, dtype="int64"),
+                         lang)
     assessed = int(levels["count"].sum())
-    exemplary = int(ur["is_exemplary"].fillna(False).astype(bool).sum())
+    exemplary_n = int(ex)
     level1 = int(levels["count"].iloc[0]) if len(levels) else 0
-    active = hierarchy.units_in_year(tables.units, year)
-    rated_level = active.loc[active["unit_id"].isin(ids), "unit_level"]
     return {
         "scheme_id": scheme_id,
         "assessed": assessed,
-        "not_assessed": len(ids) - int(ur["unit_id"].nunique()),
+        "not_assessed": int(n_ids - n_rated),
         "levels": levels,
-        "exemplary": {"count": exemplary, "pct_of_assessed": pct_or_none(exemplary, assessed),
-                      "pct_of_level": pct_or_none(exemplary, level1)},
-        "rated_level": str(rated_level.iloc[0]) if len(rated_level) else None,
+        "exemplary": {"count": exemplary_n, "pct_of_assessed": pct_or_none(exemplary_n, assessed),
+                      "pct_of_level": pct_or_none(exemplary_n, level1)},
+        "rated_level": rated_level,
     }
 
 
@@ -306,14 +345,15 @@ def member_rating_distribution(tables: Tables, unit_id: str, year: int, lang: st
         ``{"scheme_id", "assessed", "not_assessed", "levels": DataFrame}``.
     """
     scheme_id = ratings.scheme_for_year(year)
-    leaves = leaves_for(tables, unit_id, year)
-    mr = tables.member_ratings
-    mr = mr[(mr["year"] == year) & mr["unit_id"].isin(leaves)]
-    counts = mr.groupby("rating_code")["members_count"].sum()
-    levels = level_frame(scheme_id, "member", counts, lang)
-    not_assessed = mr.groupby("unit_id")["members_not_assessed"].first().fillna(0).sum()
+    idx = rollup.year_index(tables, year)
+    pos = idx.position(unit_id)
+    keys, counts, _rows, not_assessed = idx.member_rating_counts(tables)
+    by_code: dict[str, int] = {}
+    for (code, _rank), value in zip(keys, counts[pos], strict=True):
+        by_code[code] = by_code.get(code, 0) + int(value)
+    levels = level_frame(scheme_id, "member", pd.Series(by_code, dtype="int64"), lang)
     return {"scheme_id": scheme_id, "assessed": int(levels["count"].sum()),
-            "not_assessed": int(not_assessed), "levels": levels}
+            "not_assessed": int(not_assessed[pos]), "levels": levels}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -344,18 +384,18 @@ def unit_year_metrics(tables: Tables, unit_id: str, year: int, lang: str = "vi")
     cov = coverage(tables, unit_id, year)
     urd = unit_rating_distribution(tables, unit_id, year, lang)
     mrd = member_rating_distribution(tables, unit_id, year, lang)
-    leaves = leaves_for(tables, unit_id, year)
-    elig = eligible_members(tables.membership, leaves, year)
+    idx = rollup.year_index(tables, year)
+    pos = idx.position(unit_id)
     public = cov["public"].to_dict()
     public["basis"] = cov["public_basis"]
     ex = urd["exemplary"]
     return {
         "unit_id": unit_id,
-        "unit_name": hierarchy.unit_name(tables.units, unit_id, year),
+        "unit_name": str(idx.names[pos]),
         "year": int(year),
-        "units_count": len(leaves),
-        "members_count": int(elig["members_total"].sum()),
-        "members_exempt": int(elig["members_exempt"].sum()),
+        "units_count": int(idx.leaves[pos]),
+        "members_count": int(idx.members_total[pos]),
+        "members_exempt": int(idx.members_exempt[pos]),
         "coverage": {"units": cov["units"].to_dict(), "members": cov["members"].to_dict(), "public": public},
         "unit_ratings": {
             "scheme_id": urd["scheme_id"], "assessed": urd["assessed"], "not_assessed": urd["not_assessed"],
@@ -464,15 +504,51 @@ def rating_trend(tables: Tables, unit_id: str, subject: str, years: Iterable[int
 # ---------------------------------------------------------------------------------------------
 
 def ancestor_ids(units: pd.DataFrame, unit_id: str, year: int) -> list[str]:
-    """``unit_id`` and its ancestors in the tree of ``year``, nearest first."""
-    parents = hierarchy.units_in_year(units, year).set_index("unit_id")["parent_id"]
-    chain: list[str] = []
-    current: str | None = unit_id
-    while current is not None and current in parents.index and current not in chain:
-        chain.append(current)
-        parent = parents[current]
-        current = None if pd.isna(parent) else str(parent)
-    return chain
+    """``unit_id`` and its ancestors in the tree of ``year``, nearest first (empty when inactive)."""
+    tree = hierarchy._tree(units, year)
+    try:
+        pos = tree.position(unit_id)
+    except hierarchy.HierarchyError:
+        return []
+    chain: list[int] = []
+    while pos >= 0 and pos not in chain:
+        chain.append(pos)
+        pos = int(tree.pidx[pos])
+    return [str(x) for x in tree.prep.names[tree.uc[chain]]]
+
+
+_TARGETS_CACHE: dict[tuple[int, int], tuple[weakref.ref, int, dict[str, list[tuple[str, float]]]]] = {}
+
+
+def _targets_of_year(targets: pd.DataFrame, year: int) -> dict[str, list[tuple[str, float]]]:
+    """Targets valid in ``year`` by unit, in table order (cached while the frame is alive)."""
+    key = (id(targets), int(year))
+    hit = _TARGETS_CACHE.get(key)
+    if hit is not None and hit[0]() is targets and hit[1] == len(targets):
+        return hit[2]
+    t = targets[(targets["from_year"].fillna(0) <= year) & (targets["to_year"].fillna(9999) >= year)]
+    by_unit: dict[str, list[tuple[str, float]]] = {}
+    for uid, indicator, threshold in zip(t["unit_id"], t["indicator"], t["threshold_pct"], strict=True):
+        by_unit.setdefault(str(uid), []).append((str(indicator), float(threshold)))
+    if len(_TARGETS_CACHE) >= 64:
+        _TARGETS_CACHE.pop(next(iter(_TARGETS_CACHE)))
+    _TARGETS_CACHE[key] = (weakref.ref(targets), len(targets), by_unit)
+    return by_unit
+
+
+def applicable_targets(tables: Tables, unit_id: str, year: int) -> dict[str, tuple[float, str]]:
+    """As :func:`targets_for`, as a dict indicator → (threshold_pct, set_by) (no frame built)."""
+    t = tables.targets
+    if t is None or t.empty:
+        return {}
+    by_unit = _targets_of_year(t, year)
+    out: dict[str, tuple[float, str]] = {}
+    if not by_unit:
+        return out
+    for uid in ancestor_ids(tables.units, unit_id, year):  # self first, then parents
+        for indicator, threshold in by_unit.get(uid, ()):
+            out.setdefault(indicator, (threshold, uid))
+    return out
 
 
 def targets_for(tables: Tables, unit_id: str, year: int) -> pd.DataFrame:
@@ -481,15 +557,7 @@ def targets_for(tables: Tables, unit_id: str, year: int) -> pd.DataFrame:
     Returns:
         Frame with indicator, threshold_pct, set_by (the unit whose target applies).
     """
-    t = tables.targets
-    if t is None or t.empty:
-        return pd.DataFrame(columns=["indicator", "threshold_pct", "set_by"])
-    t = t[(t["from_year"].fillna(0) <= year) & (t["to_year"].fillna(9999) >= year)]
-    chain = ancestor_ids(tables.units, unit_id, year)
-    out = {}
-    for uid in chain:  # self first, then parents
-        for r in t[t["unit_id"] == uid].itertuples(index=False):
-            out.setdefault(r.indicator, (float(r.threshold_pct), uid))
+    out = applicable_targets(tables, unit_id, year)
     return pd.DataFrame([{"indicator": k, "threshold_pct": v[0], "set_by": v[1]} for k, v in sorted(out.items())],
                         columns=["indicator", "threshold_pct", "set_by"])
 
@@ -589,17 +657,25 @@ def member_quota(tables: Tables, unit_id: str, year: int) -> pd.DataFrame:
         One row per organisation: unit_id, year, level1_count, level2_count, limit_count,
         is_within (empty when the quota does not apply that year).
     """
-    orgs = hierarchy.descendants_at_level(tables.units, unit_id, year, "co_so")
-    rows = []
-    for org in orgs:
-        leaves = hierarchy.leaf_ids(tables.units, org, year)
-        mr = tables.member_ratings
-        mr = mr[(mr["year"] == year) & mr["unit_id"].isin(leaves)]
-        rolled = mr.groupby(["year", "rating_code", "rating_rank"], as_index=False)["members_count"].sum()
-        rows.append(rolled.assign(unit_id=org))
-    if not rows:
+    idx = rollup.year_index(tables, year)
+    sub = idx.subtree(idx.position(unit_id))
+    orgs = sub[idx.levels[sub] == "co_so"]
+    keys, counts, rows, _na = idx.member_rating_counts(tables)
+    ranked = [j for j, (_code, rank) in enumerate(keys) if rank >= 0]
+    if len(orgs) == 0 or not ranked:
         return ratings.check_member_quota(tables.member_ratings.iloc[0:0])
-    return ratings.check_member_quota(pd.concat(rows, ignore_index=True))
+    cols = np.array(ranked)
+    present = rows[np.ix_(orgs, cols)] > 0
+    oi, kj = np.nonzero(present)
+    org_ids = idx.ids(orgs)
+    rolled = pd.DataFrame({
+        "year": np.full(len(oi), int(year), dtype=np.int64),
+        "rating_code": [keys[cols[j]][0] for j in kj],
+        "rating_rank": [keys[cols[j]][1] for j in kj],
+        "members_count": counts[orgs[oi], cols[kj]].astype(np.int64),
+        "unit_id": [org_ids[i] for i in oi],
+    })
+    return ratings.check_member_quota(rolled)
 
 
 def round_frame(df: pd.DataFrame, decimals: int = 2) -> pd.DataFrame:

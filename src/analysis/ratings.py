@@ -62,6 +62,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from analysis.config import load_yaml
 from analysis.text import fold, nfc
 
 __all__ = [
@@ -372,7 +373,7 @@ class RatingSchemes:
 def _read_reference() -> dict[str, Any]:
     text = importlib.resources.files("analysis").joinpath("reference", _REFERENCE_FILE).read_text(
         encoding="utf-8")
-    return yaml.safe_load(text)
+    return load_yaml(text)
 
 
 def _tokens(text: str) -> tuple[str, ...]:

@@ -11,15 +11,15 @@ from functools import cache
 from importlib import resources
 
 import pandas as pd
-import yaml
 
+from analysis.config import load_yaml
 from analysis.text import format_number, format_pct
 
 
 @cache
 def _labels() -> dict[str, dict[str, str]]:
     text = resources.files("analysis.reference").joinpath("labels.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return load_yaml(text)
 
 
 def label(key: str, lang: str = "vi") -> str:

@@ -1,0 +1,291 @@
+"""Subtree sums of one year, computed once for every unit of the tree.
+
+The figures of :mod:`analysis.metrics` are sums over the active leaves (or the rated
+organisations) of a unit's subtree. Filtering the fact tables per unit costs a pass over the
+whole table for every unit and year asked; at the scale of the whole Party a dashboard asks for
+hundreds of units. Here each year is indexed once:
+
+1. the fact rows of the year are mapped to the positions of the year's tree (ids sorted) and
+   added up per position (one array or matrix per figure; non-leaf rows are kept apart where the
+   conventions say only leaves count);
+2. the ancestor closure of the tree (sorted by ancestor) turns those per-unit values into
+   per-subtree sums for every unit at once with one ``np.add.reduceat``.
+
+Any unit's figure is then a lookup. Integer counts are summed in int64/float64 and stay exact.
+The index is cached on the identity of the frames it was built from (frames are treated as
+immutable throughout the package), like the trees of :mod:`analysis.hierarchy`.
+"""
+
+from __future__ import annotations
+
+import weakref
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analysis import hierarchy
+from analysis.store import Tables
+
+#: Level whose organisations are rated for a unit of a given level (see metrics.RATED_LEVEL_BELOW).
+RATED_LEVEL_BELOW = {"cap_tren": "co_so", "co_so": "chi_bo"}
+
+
+def _subtree_sum(values: np.ndarray, desc: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Sum ``values`` (indexed by position, 1-D or 2-D) over every subtree."""
+    if len(starts) == 0:
+        return values.copy()
+    return np.add.reduceat(values[desc], starts, axis=0)
+
+
+def _positions(tree: hierarchy._Tree, ids: pd.Series) -> np.ndarray:
+    """Tree position of each id (-1 when unknown or not active in the tree's year)."""
+    if len(ids) == 0:
+        return np.zeros(0, dtype=np.int64)
+    prep = tree.prep
+    if getattr(prep, "_index", None) is None:
+        prep._index = pd.Index(prep.names)  # type: ignore[attr-defined]
+    codes = prep._index.get_indexer(pd.Index(ids.astype(object)))  # type: ignore[attr-defined]
+    pos = np.where(codes >= 0, tree._pos_of_code[np.where(codes >= 0, codes, 0)], -1)
+    return pos.astype(np.int64)
+
+
+def _add(n: int, pos: np.ndarray, values: np.ndarray, cols: np.ndarray | None = None,
+         k: int = 0) -> np.ndarray:
+    """Per-position sums of ``values`` (rows with pos < 0 dropped); 2-D when ``cols`` given."""
+    keep = pos >= 0
+    if cols is None:
+        out = np.zeros(n, dtype=np.float64)
+        np.add.at(out, pos[keep], values[keep])
+        return out
+    out = np.zeros((n, k), dtype=np.float64)
+    np.add.at(out, (pos[keep], cols[keep]), values[keep])
+    return out
+
+
+@dataclass
+class YearIndex:
+    """Per-unit subtree sums of one year (arrays indexed by tree position; ids sorted).
+
+    Attributes:
+        year: The year.
+        tree: The tree of the year.
+        desc: Closure unit positions, grouped by ancestor (ancestor order = position order).
+        starts: Start of each ancestor's group in ``desc``.
+        is_leaf: Active units without active children.
+        levels: ``unit_level`` per position (object; None when missing).
+        names: ``unit_name`` per position.
+        campaign_ids: The year's campaigns, ordered by start date then id.
+        leaves: Active leaves in each subtree.
+        members_total, members_exempt, eligible: Leaf sums (eligible clipped at 0 per leaf).
+        attended: Members attended, per unit and campaign (leaf sums).
+        held: Leaves that held each campaign; held_any: leaves that held any campaign.
+        public_attended, public_target: Where the target is known (> 0), per campaign.
+        bases: Public bases seen; basis_rows: known-target rows per basis (subtree counts).
+    """
+
+    year: int
+    tree: hierarchy._Tree
+    desc: np.ndarray
+    starts: np.ndarray
+    is_leaf: np.ndarray
+    levels: np.ndarray
+    names: np.ndarray
+    campaign_ids: list[str]
+    leaves: np.ndarray
+    members_total: np.ndarray
+    members_exempt: np.ndarray
+    eligible: np.ndarray
+    attended: np.ndarray
+    held: np.ndarray
+    held_any: np.ndarray
+    public_attended: np.ndarray
+    public_target: np.ndarray
+    bases: list[str]
+    basis_rows: np.ndarray
+    _lazy: dict = field(default_factory=dict, repr=False)
+
+    # -- positions -------------------------------------------------------------------------
+
+    def position(self, unit_id: str) -> int:
+        """Position of ``unit_id``.
+
+        Raises:
+            hierarchy.HierarchyError: The unit is not active in the year.
+        """
+        return self.tree.position(unit_id)
+
+    def subtree(self, pos: int) -> np.ndarray:
+        """Positions of the subtree of ``pos`` (itself first, then sorted)."""
+        end = self.starts[pos + 1] if pos + 1 < len(self.starts) else len(self.desc)
+        return self.desc[self.starts[pos]:end]
+
+    def children(self, pos: int) -> np.ndarray:
+        """Positions of the direct children of ``pos`` (sorted by id)."""
+        return np.nonzero(self.tree.pidx == pos)[0]
+
+    def ids(self, positions: np.ndarray) -> list[str]:
+        """Unit ids at ``positions``."""
+        return [str(x) for x in self.tree.prep.names[self.tree.uc[positions]]]
+
+    # -- ratings (built on first use) ------------------------------------------------------
+
+    def unit_rating_counts(self, tables: Tables) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+        """Organisation ratings per position: (codes, counts[n, K], exemplary[n], rated_rows[n]).
+
+        ``rated_rows`` is 1 where the organisation has at least one rating row in the year.
+        """
+        if "ur" not in self._lazy:
+            n = len(self.tree)
+            ur = tables.unit_ratings
+            ur = ur[ur["year"] == self.year]
+            pos = _positions(self.tree, ur["unit_id"])
+            code_col = ur["rating_code"].astype("string")
+            codes = sorted(code_col.dropna().unique().tolist())
+            col = pd.Index(codes).get_indexer(code_col.fillna("\0").astype(object)) if codes else \
+                np.full(len(ur), -1)
+            ok = col >= 0
+            counts = _add(n, np.where(ok, pos, -1), np.ones(len(ur)), np.where(ok, col, 0), len(codes))
+            ex = ur["is_exemplary"].fillna(False).astype(bool).to_numpy(dtype=np.float64)
+            exemplary = _add(n, pos, ex)
+            rated = (_add(n, pos, np.ones(len(ur))) > 0).astype(np.float64)
+            self._lazy["ur"] = (codes, counts, exemplary, rated)
+        return self._lazy["ur"]
+
+    def level_subtree_sums(self, tables: Tables, level: str) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                                       np.ndarray]:
+        """Subtree sums over the units at ``level``: (count of units, counts[n, K], exemplary, rated)."""
+        key = f"lvl:{level}"
+        if key not in self._lazy:
+            _codes, counts, exemplary, rated = self.unit_rating_counts(tables)
+            at = (self.levels == level).astype(np.float64)
+            self._lazy[key] = (_subtree_sum(at, self.desc, self.starts),
+                               _subtree_sum(counts * at[:, None], self.desc, self.starts),
+                               _subtree_sum(exemplary * at, self.desc, self.starts),
+                               _subtree_sum(rated * at, self.desc, self.starts))
+        return self._lazy[key]
+
+    def member_rating_counts(self, tables: Tables) -> tuple[list[tuple[str, int]], np.ndarray, np.ndarray, np.ndarray]:
+        """Member ratings summed over leaves.
+
+        Returns:
+            ``(keys, counts[n, K], rows[n, K], not_assessed[n])``: keys are (rating_code,
+            rating_rank) with rank -1 when missing; rows counts the fact rows behind each sum.
+        """
+        if "mr" not in self._lazy:
+            n = len(self.tree)
+            mr = tables.member_ratings
+            mr = mr[mr["year"] == self.year]
+            pos = _positions(self.tree, mr["unit_id"])
+            pos = np.where((pos >= 0) & self.is_leaf[np.where(pos >= 0, pos, 0)], pos, -1)
+            code = mr["rating_code"].astype("string")
+            rank = pd.to_numeric(mr["rating_rank"], errors="coerce").fillna(-1).astype("int64")
+            valid = code.notna().to_numpy()
+            pairs = list(zip(code[valid].astype(str), rank[valid].to_numpy().tolist(), strict=True))
+            keys = sorted(set(pairs))
+            col = np.full(len(mr), -1, dtype=np.int64)
+            if keys:
+                lookup = {kk: i for i, kk in enumerate(keys)}
+                col[valid] = [lookup[p] for p in pairs]
+            ok = col >= 0
+            cnt = pd.to_numeric(mr["members_count"], errors="coerce").fillna(0).to_numpy(dtype=np.float64)
+            counts = _add(n, np.where(ok, pos, -1), cnt, np.where(ok, col, 0), len(keys))
+            rows = _add(n, np.where(ok, pos, -1), np.ones(len(mr)), np.where(ok, col, 0), len(keys))
+            # members_not_assessed: the first non-null value of each unit (the same on every row)
+            na_col = pd.to_numeric(mr["members_not_assessed"], errors="coerce")
+            has = na_col.notna().to_numpy() & (pos >= 0)
+            first = has & ~pd.Series(np.where(has, pos, -1)).duplicated().to_numpy()
+            not_assessed = _add(n, np.where(first, pos, -1), na_col.fillna(0).to_numpy(dtype=np.float64))
+            self._lazy["mr"] = (keys, _subtree_sum(counts, self.desc, self.starts),
+                                _subtree_sum(rows, self.desc, self.starts),
+                                _subtree_sum(not_assessed, self.desc, self.starts))
+        return self._lazy["mr"]
+
+
+def _build(tables: Tables, year: int) -> YearIndex:
+    units = tables.units
+    tree = hierarchy._tree(units, year)
+    n = len(tree)
+    anc, desc, _depth = hierarchy._closure_arrays(tree)
+    starts = np.searchsorted(anc, np.arange(n)).astype(np.int64)
+    is_leaf = ~tree.has_children()
+    leaf_f = is_leaf.astype(np.float64)
+    rows = tree.table_rows
+    levels = (units["unit_level"].iloc[rows].astype(object).to_numpy() if "unit_level" in units.columns
+              else np.full(n, None, dtype=object))
+    names = (units["unit_name"].iloc[rows].astype(object).to_numpy() if "unit_name" in units.columns
+             else np.full(n, None, dtype=object))
+
+    def leaf_only(pos: np.ndarray) -> np.ndarray:
+        return np.where((pos >= 0) & is_leaf[np.where(pos >= 0, pos, 0)], pos, -1)
+
+    # members: per unit sums, clipped per leaf, summed over leaves
+    ms = tables.membership
+    ms = ms[ms["year"] == year]
+    mpos = leaf_only(_positions(tree, ms["unit_id"]))
+    total = _add(n, mpos, pd.to_numeric(ms["members_total"]).fillna(0).to_numpy(dtype=np.float64))
+    exempt = _add(n, mpos, pd.to_numeric(ms["members_exempt"]).fillna(0).to_numpy(dtype=np.float64))
+    eligible = np.clip(total - exempt, 0, None)
+
+    camps = tables.campaigns[tables.campaigns["year"] == year]
+    camps = camps.sort_values(["start_date", "campaign_id"], na_position="last")
+    campaign_ids = [str(c) for c in camps["campaign_id"]]
+    k = len(campaign_ids)
+    sp = tables.study_participation
+    cidx = pd.Index(campaign_ids).get_indexer(sp["campaign_id"].astype(object)) if k else np.full(len(sp), -1)
+    sp, cidx = sp[cidx >= 0], cidx[cidx >= 0]
+    spos = leaf_only(_positions(tree, sp["unit_id"]))
+    att = _add(n, spos, sp["members_attended"].fillna(0).to_numpy(dtype=np.float64), cidx, k)
+    held_rows = _add(n, spos, sp["is_held"].fillna(False).astype(bool).to_numpy(dtype=np.float64), cidx, k)
+    held = (held_rows > 0).astype(np.float64)
+    held_any = held.any(axis=1).astype(np.float64) if k else np.zeros(n)
+    tgt = pd.to_numeric(sp["public_target"], errors="coerce")
+    known = (tgt.notna() & (tgt > 0)).to_numpy()
+    kpos = np.where(known, spos, -1)
+    p_att = _add(n, kpos, pd.to_numeric(sp["public_attended"], errors="coerce").fillna(0).to_numpy(dtype=np.float64),
+                 cidx, k)
+    p_tgt = _add(n, kpos, tgt.fillna(0).to_numpy(dtype=np.float64), cidx, k)
+    basis = sp["public_basis"].astype("string")
+    bases = sorted(basis[known & basis.notna().to_numpy()].astype(str).unique().tolist())
+    bcol = pd.Index(bases).get_indexer(basis.fillna("\0").astype(object)) if bases else np.full(len(sp), -1)
+    basis_rows = _add(n, np.where(bcol >= 0, kpos, -1), np.ones(len(sp)), np.where(bcol >= 0, bcol, 0),
+                      len(bases))
+
+    def up(values: np.ndarray) -> np.ndarray:
+        return _subtree_sum(values, desc, starts)
+
+    return YearIndex(
+        year=int(year), tree=tree, desc=desc, starts=starts, is_leaf=is_leaf, levels=levels, names=names,
+        campaign_ids=campaign_ids, leaves=up(leaf_f), members_total=up(total * leaf_f),
+        members_exempt=up(exempt * leaf_f), eligible=up(eligible * leaf_f), attended=up(att), held=up(held),
+        held_any=up(held_any), public_attended=up(p_att), public_target=up(p_tgt), bases=bases,
+        basis_rows=up(basis_rows))
+
+
+_CACHE: dict[tuple, tuple[tuple, YearIndex]] = {}
+_CACHE_SIZE = 32
+
+
+def _frames(tables: Tables) -> tuple:
+    return (tables.units, tables.campaigns, tables.membership, tables.study_participation,
+            tables.unit_ratings, tables.member_ratings)
+
+
+def year_index(tables: Tables, year: int) -> YearIndex:
+    """The index of ``year`` for ``tables`` (built once while the same frames are alive).
+
+    Raises:
+        hierarchy.HierarchyError: The tree of the year is invalid.
+    """
+    frames = _frames(tables)
+    key = (*(id(f) for f in frames), int(year))
+    hit = _CACHE.get(key)
+    if hit is not None:
+        refs, idx = hit
+        if all(r() is f and n == len(f) for (r, n), f in zip(refs, frames, strict=True)):
+            return idx
+    idx = _build(tables, int(year))
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[key] = (tuple((weakref.ref(f), len(f)) for f in frames), idx)
+    return idx
