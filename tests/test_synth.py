@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -304,3 +305,31 @@ def test_province_scale_is_about_a_thousand_committees(tmp_path: Path) -> None:
     assert 900 <= levels["co_so"] <= 1100 and 5000 <= levels["chi_bo"] <= 8000
     assert 18 <= levels["cap_tren"] - 1 <= 22
     assert np.isclose(len(list((out / "2024").glob("*.xlsx"))), levels["co_so"] + levels["cap_tren"] - 1 - 1, atol=1)
+
+
+def test_province_ingest_and_metrics_run_under_a_memory_cap(tmp_path: Path) -> None:
+    """Province scale under a 2 GB address-space cap: intake of every workbook, then every figure.
+
+    A tenth of a province by default (~100 committee workbooks); the whole province with --slow.
+    """
+    size = 1.0 if os.environ.get("HOCTAP_SLOW") else 0.1
+    raw = synth.generate("province", years=[2024], seed=3, out=tmp_path / "raw", size=size)
+    cap = 2 * 1024**3
+    script = textwrap.dedent(f"""
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, ({cap}, {cap}))
+        from analysis import hierarchy, metrics, store
+        from analysis.intake.pipeline import ingest
+        ingest({str(raw)!r}, {str(tmp_path / "out")!r})
+        tables = store.load_tables({str(tmp_path / "out")!r})
+        roots = tables.units.loc[tables.units["parent_id"].isna(), "unit_id"].tolist()
+        figures = metrics.unit_year_metrics(tables, roots[0], 2024)
+        orgs = hierarchy.descendants_at_level(tables.units, roots[0], 2024, "co_so")
+        total = sum(metrics.unit_year_metrics(tables, o, 2024)["members_count"] for o in orgs)
+        print(figures["members_count"], total, len(orgs))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    members, total, orgs = (int(x) for x in proc.stdout.split())
+    assert orgs >= 50 * size and members > 0
+    assert members == total  # the province is the sum of its grassroots organisations
