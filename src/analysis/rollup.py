@@ -178,15 +178,16 @@ class YearIndex:
             mr = mr[mr["year"] == self.year]
             pos = _positions(self.tree, mr["unit_id"])
             pos = np.where((pos >= 0) & self.is_leaf[np.where(pos >= 0, pos, 0)], pos, -1)
-            code = mr["rating_code"].astype("string")
-            rank = pd.to_numeric(mr["rating_rank"], errors="coerce").fillna(-1).astype("int64")
-            valid = code.notna().to_numpy()
-            pairs = list(zip(code[valid].astype(str), rank[valid].to_numpy().tolist(), strict=True))
-            keys = sorted(set(pairs))
-            col = np.full(len(mr), -1, dtype=np.int64)
-            if keys:
-                lookup = {kk: i for i, kk in enumerate(keys)}
-                col[valid] = [lookup[p] for p in pairs]
+            code_ids, code_names = pd.factorize(mr["rating_code"].astype("string"), sort=True)
+            rank = pd.to_numeric(mr["rating_rank"], errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
+            span = int(rank.max()) + 2 if len(rank) else 1
+            combined = np.where(code_ids >= 0, code_ids * span + (rank + 1), -1)
+            present, col = np.unique(combined, return_inverse=True)
+            col = col.reshape(-1)
+            if len(present) and present[0] < 0:  # rows without a code
+                col = col - 1
+                present = present[1:]
+            keys = [(str(code_names[v // span]), int(v % span) - 1) for v in present]
             ok = col >= 0
             cnt = pd.to_numeric(mr["members_count"], errors="coerce").fillna(0).to_numpy(dtype=np.float64)
             counts = _add(n, np.where(ok, pos, -1), cnt, np.where(ok, col, 0), len(keys))

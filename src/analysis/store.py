@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import io
 import json
@@ -65,9 +66,9 @@ class Tables:
          "threshold_pct": pd.Series(dtype="Float64")}))
     manifest: dict = field(default_factory=dict)
 
-    @property
+    @functools.cached_property
     def years(self) -> list[int]:
-        """Years with any membership, campaign or rating data, sorted."""
+        """Years with any membership, campaign or rating data, sorted (computed once)."""
         found: set[int] = set()
         for df in (self.membership, self.campaigns, self.unit_ratings, self.member_ratings):
             if len(df):
