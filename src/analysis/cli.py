@@ -328,7 +328,12 @@ def cmd_run(args: argparse.Namespace) -> int:
           file=sys.stderr)
     print("2/3 Kiểm tra chất lượng …", file=sys.stderr)
     checked = gate.run_gate(args.data, lang=args.lang)
-    gate.write_reports(checked, Path(args.out), args.lang)
+    Path(args.out).mkdir(parents=True, exist_ok=True)
+    try:
+        with folder_lock(args.out, "hoctap run"):
+            gate.write_reports(checked, Path(args.out), args.lang)
+    except LockedError as exc:
+        raise UsageError(str(exc)) from exc
     print(f"    {gate.format_verdict_line(checked, args.lang)}", file=sys.stderr)
     tables = _load(args.data)
     root_children = tables.units[tables.units["parent_id"].notna()]

@@ -1015,7 +1015,8 @@ def known_unit_ids(units: pd.DataFrame) -> list[str]:
         >>> known_unit_ids(pd.DataFrame({"unit_id": ["b", "a", "b"]}))
         ['a', 'b']
     """
-    return sorted({str(u) for u in units["unit_id"].dropna()})
+    ids = _as_text(units["unit_id"]).dropna().unique()
+    return sorted(ids.tolist()) if hasattr(ids, "tolist") else sorted(str(u) for u in ids)
 
 
 def years_active(units: pd.DataFrame, unit_id: str, until: int | None = None) -> list[int]:
