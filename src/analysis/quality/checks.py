@@ -44,6 +44,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from analysis import hierarchy, ratings
 from analysis.quality import messages as msg
@@ -54,6 +56,25 @@ LEAF_TABLES = ("membership", "study_participation", "member_ratings")
 #: hierarchy problems the units suite already reports (not repeated here)
 _SUITE_COVERED = {"missing-columns", "missing-id", "missing-from-year", "duplicate-key",
                   "invalid-level", "empty-validity"}
+
+
+def str_isin(values: pd.Series | Iterable, members: Iterable) -> np.ndarray:
+    """Whether each value, as text, is one of ``members`` (a missing value is not).
+
+    Same answer as ``values.astype(str).isin(members)`` for text ids, through one pyarrow hash
+    lookup (pandas' ``isin`` on string columns takes seconds for millions of rows).
+
+    Example:
+        >>> str_isin(pd.Series(["a", None, "c"], dtype="string"), {"a", "b"}).tolist()
+        [True, False, False]
+    """
+    ser = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+    if ser.dtype == object or not pd.api.types.is_string_dtype(ser.dtype):
+        ser = ser.astype("string")
+    arr = pa.array(ser.array)
+    keys = pa.array([str(m) for m in members if not pd.isna(m)], type=arr.type)
+    hit = pc.fill_null(pc.is_in(arr, value_set=keys), False)
+    return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 @dataclass(frozen=True)
@@ -118,7 +139,7 @@ class Scope:
         for y, members in self.units.items():
             sel = ok & (yi == int(y))
             if sel.any():
-                inside[sel] = ids[sel].isin(list(members)).to_numpy(dtype=bool, na_value=False)
+                inside[sel] = str_isin(ids[sel], members)
         return ok & inside
 
 
@@ -230,6 +251,27 @@ def hierarchy_findings(units: pd.DataFrame, merges: pd.DataFrame | None, scope: 
     return out
 
 
+def _in_scope_rows(fy: pd.DataFrame, scope: Scope) -> np.ndarray:
+    """Rows of ``fy`` (``unit_id``, ``year``) whose year is checked and, in a restricted run,
+    whose unit is in the scope of any year."""
+    keep = np.ones(len(fy), dtype=bool)
+    if scope.years is not None:
+        ys = pd.to_numeric(fy["year"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        keep &= np.isin(np.trunc(ys), np.array([float(int(y)) for y in scope.years]))
+    if scope.units is not None:
+        in_scope = sorted(set().union(*scope.units.values()))
+        keep &= str_isin(fy["unit_id"], in_scope)
+    return keep
+
+
+def _years_by_unit(uids: np.ndarray, years: np.ndarray) -> list[tuple[str, list[int]]]:
+    """(unit, [years …]) sorted by unit, years in the given order (already ascending)."""
+    out: dict[str, list[int]] = {}
+    for u, y in zip(uids.tolist(), years.tolist(), strict=True):
+        out.setdefault(u, []).append(int(y))
+    return sorted(out.items())
+
+
 def unit_reference_findings(units: pd.DataFrame, facts: dict[str, pd.DataFrame | None],
                             campaigns: pd.DataFrame | None, scope: Scope,
                             lang: str = "vi") -> list[dict]:
@@ -238,7 +280,7 @@ def unit_reference_findings(units: pd.DataFrame, facts: dict[str, pd.DataFrame |
     In a restricted run only units of the scope are judged (a unit outside the tree cannot be in a
     subtree: the full run reports it).
     """
-    known = set(units["unit_id"].dropna().astype(str))
+    known = units["unit_id"].dropna().astype(str).unique().tolist()
     uy = UnitYears(units)
     out: list[dict] = []
     for table in FACT_TABLES:
@@ -246,31 +288,35 @@ def unit_reference_findings(units: pd.DataFrame, facts: dict[str, pd.DataFrame |
         if df is None or not len(df):
             continue
         fy = _fact_years(df, table, campaigns).dropna(subset=["unit_id", "year"])
-        in_scope = None if scope.units is None else set().union(*scope.units.values())
-        fy = fy[[scope.has_year(int(y)) and (in_scope is None or str(u) in in_scope)
-                 for u, y in zip(fy["unit_id"], fy["year"], strict=True)]]
+        fy = fy[_in_scope_rows(fy, scope)]
         pairs = fy.groupby(["unit_id", "year"], sort=True).size().reset_index(name="n")
-        unknown = pairs[~pairs["unit_id"].astype(str).isin(known)]
+        is_known = str_isin(pairs["unit_id"], known)
+        unknown = pairs[~is_known]
         for uid, g in unknown.groupby("unit_id", sort=True):
             ys = [int(y) for y in g["year"]]
             out.append(finding("cross.unit_unknown", "critical", table, [uid],
                                [{"unit_id": str(uid), "year": y} for y in ys],
                                msg.say("cross.unit_unknown", lang, table=table, unit=uid,
                                        count=int(g["n"].sum()), years=_years_text(ys))))
-        pairs = pairs[pairs["unit_id"].astype(str).isin(known)]
-        inactive: dict[str, list[int]] = {}
-        not_leaf: dict[str, list[int]] = {}
-        for uid, y in zip(pairs["unit_id"].astype(str), pairs["year"].astype(int), strict=True):
-            if uid not in uy.active_ids(y):
-                inactive.setdefault(uid, []).append(y)
-            elif table in LEAF_TABLES and uid not in uy.leaves(y):
-                not_leaf.setdefault(uid, []).append(y)
-        for uid, ys in sorted(inactive.items()):
+        pairs = pairs[is_known]
+        uids = pairs["unit_id"].astype(str).to_numpy(dtype=object)
+        years = pairs["year"].astype(int).to_numpy(dtype=np.int64)
+        active = np.zeros(len(pairs), dtype=bool)
+        leaf = np.zeros(len(pairs), dtype=bool)
+        for y in np.unique(years):
+            sel = years == y
+            ids = pd.Series(uids[sel], dtype="string")
+            active[sel] = str_isin(ids, uy.active_ids(int(y)))
+            if table in LEAF_TABLES:
+                leaf[sel] = str_isin(ids, uy.leaves(int(y)))
+        inactive = ~active
+        not_leaf = active & ~leaf if table in LEAF_TABLES else np.zeros(len(pairs), dtype=bool)
+        for uid, ys in _years_by_unit(uids[inactive], years[inactive]):
             out.append(finding("cross.unit_inactive", "critical", table, [uid],
                                [{"unit_id": uid, "year": y} for y in ys],
                                msg.say("cross.unit_inactive", lang, table=table, unit=uid,
                                        years=_years_text(ys))))
-        for uid, ys in sorted(not_leaf.items()):
+        for uid, ys in _years_by_unit(uids[not_leaf], years[not_leaf]):
             if scope.units is not None and not any(scope.has(uid, y) for y in ys):
                 continue
             out.append(finding("cross.facts_not_leaf", "critical", table, [uid],
@@ -283,7 +329,7 @@ def unit_reference_findings(units: pd.DataFrame, facts: dict[str, pd.DataFrame |
 def campaign_findings(study: pd.DataFrame, campaigns: pd.DataFrame, lang: str = "vi") -> list[dict]:
     """Study rows of a campaign that is not in the campaigns table."""
     known = set(campaigns["campaign_id"].dropna().astype(str))
-    bad = study[~study["campaign_id"].astype(str).isin(known) & study["campaign_id"].notna()]
+    bad = study[~str_isin(study["campaign_id"], known) & study["campaign_id"].notna().to_numpy(dtype=bool)]
     out = []
     for cid, g in bad.groupby("campaign_id", sort=True):
         ids = sorted(set(g["unit_id"].dropna().astype(str)))
@@ -309,10 +355,17 @@ def expected_reporters(units: pd.DataFrame | UnitYears, year: int, table: str) -
 
 
 def _sets(df: pd.DataFrame, by: str) -> dict:
+    """Unit ids (str) reporting in ``df`` per value of ``by`` (``year`` as int, else str)."""
+    sub = df[[by, "unit_id"]].dropna()
     out: dict = {}
-    for k, u in zip(df[by], df["unit_id"], strict=True):
-        if pd.notna(k) and pd.notna(u):
-            out.setdefault(int(k) if by == "year" else str(k), set()).add(str(u))
+    if not len(sub):
+        return out
+    codes, uniq = pd.factorize(sub[by], sort=False)
+    uids = sub["unit_id"].astype(str).to_numpy(dtype=object)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.cumsum(np.bincount(codes, minlength=len(uniq)))[:-1]
+    for k, part in zip(uniq, np.split(uids[order], bounds), strict=True):
+        out.setdefault(int(k) if by == "year" else str(k), set()).update(part.tolist())
     return out
 
 
@@ -394,6 +447,7 @@ def member_ratings_sum_findings(member_ratings: pd.DataFrame, membership: pd.Dat
     m = membership.groupby(["unit_id", "year"], as_index=False)[["members_total", "members_exempt"]].sum(
         min_count=1)
     j = g.merge(m, on=["unit_id", "year"], how="left")
+    j = j[_sum_candidates(j)]  # the rows that can produce a finding, checked exactly below
     for r in j.itertuples(index=False):
         unit, year = str(r.unit_id), int(r.year)
         if pd.isna(r.members_total):
@@ -414,6 +468,22 @@ def member_ratings_sum_findings(member_ratings: pd.DataFrame, membership: pd.Dat
                 {"rated": int(r.rated), "not_assessed": na, "members_total": int(r.members_total),
                  "members_exempt": exempt, "difference": lhs - rhs}))
     return out
+
+
+def _sum_candidates(j: pd.DataFrame) -> np.ndarray:
+    """Rows of the rated-vs-membership frame that may break Σ counts + not assessed = total − exempt.
+
+    Vectorised pre-filter of :func:`member_ratings_sum_findings` (terms truncated like ``int()``);
+    every row it keeps is judged again exactly, so it only has to be a superset.
+    """
+    def num(col: str) -> np.ndarray:
+        return np.trunc(pd.to_numeric(j[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan))
+
+    total = num("members_total")
+    na = np.nan_to_num(num("na_max"), nan=0.0)
+    exempt = np.nan_to_num(num("members_exempt"), nan=0.0)
+    lhs, rhs = num("rated") + na, total - exempt
+    return np.isnan(total) | ~(lhs == rhs)
 
 
 def exemplary_findings(unit_ratings: pd.DataFrame, scope: Scope, lang: str = "vi") -> list[dict]:
@@ -454,12 +524,14 @@ def member_quota_findings(units: pd.DataFrame, member_ratings: pd.DataFrame, sco
     mr = mr.assign(members_count=mr["members_count"].fillna(0).astype("int64"))
     rolled = _rollup(mr[["unit_id", "year", "rating_rank", "members_count"]].dropna(subset=["rating_rank"]),
                      units, years, ["members_count"], ("rating_rank",))
-    co_so: set[tuple[str, int]] = set()
     uy = UnitYears(units)
+    ry = rolled["year"].astype("int64").to_numpy()
+    keep = np.zeros(len(rolled), dtype=bool)
     for y in years:
-        co_so |= {(u, y) for u in uy.at_level(y, "co_so")}
-    keep = [(a, int(y)) in co_so and scope.has(a, int(y)) for a, y in
-            zip(rolled["ancestor_id"], rolled["year"], strict=True)]
+        sel = ry == y
+        if sel.any():
+            keep[sel] = str_isin(rolled["ancestor_id"][sel], uy.at_level(y, "co_so"))
+    keep &= scope.mask(pd.DataFrame({"unit_id": rolled["ancestor_id"].to_numpy(), "year": ry}))
     rolled = rolled[keep].rename(columns={"ancestor_id": "unit_id"})
     if not len(rolled):
         return []

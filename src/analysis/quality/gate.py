@@ -370,7 +370,7 @@ def run_gate(data_dir: Path, unit: str | None = None, year: int | None = None, l
     for name in ("membership", "study_participation", "unit_ratings", "member_ratings", "member_register"):
         typed[name] = _coerce(raw[name], name) if name in raw else None
         if typed[name] is not None and load_units is not None:  # the filter may have been skipped
-            keep = typed[name]["unit_id"].isin(load_units).to_numpy(dtype=bool, na_value=False)
+            keep = checks.str_isin(typed[name]["unit_id"], load_units)
             typed[name] = typed[name][keep]
             raw[name] = raw[name][keep]
 
@@ -428,7 +428,7 @@ def run_gate(data_dir: Path, unit: str | None = None, year: int | None = None, l
     if tree_ok:
         years_all = sorted(set(data_years) if load_years is None else set(load_years) & set(data_years))
         known = set(units_t["unit_id"].dropna())
-        clean = {n: (None if f is None else f[f["unit_id"].isin(known)]) for n, f in facts.items()}
+        clean = {n: (None if f is None else f[checks.str_isin(f["unit_id"], known)]) for n, f in facts.items()}
         ind = checks.indicator_frame(units_t, clean, campaigns_t, years_all)
         result.findings.extend(checks.consistency_findings(ind, scope, thresholds, lang))
         result.findings.extend(checks.outlier_findings(ind, units_t, scope, thresholds, lang))
