@@ -422,6 +422,16 @@ def ingest(raw_dir: Path, out_dir: Path, progress: Callable[[str], None] | None 
     raw_dir = Path(raw_dir)
     if not raw_dir.is_dir():
         raise IngestError(f"Không có thư mục dữ liệu thô '{raw_dir}'")
+    reads = _FlatReads()
+    try:
+        reads.start_first_year(raw_dir)  # decoded in the background while units.csv is checked
+        return _ingest(raw_dir, Path(out_dir), progress, reads)
+    finally:
+        reads.close()
+
+
+def _ingest(raw_dir: Path, out_dir: Path, progress: Callable[[str], None] | None,
+            reads: _FlatReads) -> IngestResult:
     units = load_units(raw_dir)
     campaigns = read_reference_csv(raw_dir / "campaigns.csv", "campaigns", ["campaign_id", "year", "title"])
     merges = (read_reference_csv(raw_dir / "merges.csv", None, ["from_unit_id", "to_unit_id", "year"])
@@ -466,7 +476,7 @@ def ingest(raw_dir: Path, out_dir: Path, progress: Callable[[str], None] | None 
                 continue
         workbooks.append((path, rel))
 
-    _ingest_flat(run, flat, progress)
+    _ingest_flat(run, flat, progress, reads)
     for path, rel in workbooks:
         if progress:
             progress(rel)
@@ -553,7 +563,8 @@ _FLAT_COLUMNS = {"member_register": ("member_id", "unit_id", "is_exempt", "ratin
                  "attendance": ("member_id", "campaign_id")}
 
 
-def _ingest_flat(run: _Run, files: list[_FlatFile], progress: Callable[[str], None] | None) -> None:
+def _ingest_flat(run: _Run, files: list[_FlatFile], progress: Callable[[str], None] | None,
+                 reads: _FlatReads | None = None) -> None:
     """Aggregate member registers and attendance lists year by year (see :mod:`.register`)."""
     plan: dict[int, list[_FlatFile]] = {}
     for f in files:
@@ -585,19 +596,25 @@ def _ingest_flat(run: _Run, files: list[_FlatFile], progress: Callable[[str], No
             continue
         for y in sorted(years):
             plan.setdefault(y, []).append(f)
+    reads = reads or _FlatReads()
     for year in sorted(plan):
+        for f in plan[year]:  # decoded in the background (the first year's may be under way)
+            reads.start(f.path, f.rel, f.info, _flat_columns(f))
         regs, atts = [], []
         for f in plan[year]:
-            try:
-                source = _flat_source(f, year)
-            except ReadError as exc:
-                _unreadable(run, f.entry, str(exc))
-                continue
-            (regs if f.kind == "member_register" else atts).append(source)
+            if f.kind == "member_register":
+                try:
+                    regs.append(_flat_source(f, year, reads))
+                except ReadError as exc:
+                    _unreadable(run, f.entry, str(exc))
+            else:  # taken when the register of the year is aggregated: its reading goes on meanwhile
+                atts.append(_LazySource(run, f, year, reads))
         by_rel = {f.rel: f for f in plan[year]}
         try:
             result = register.aggregate_year(year, regs, atts, run.units, run.campaigns)
         except ratings.SchemeError as exc:
+            for a in atts:
+                a()  # a file that cannot be read is reported as such first
             for f in plan[year]:
                 _unreadable(run, f.entry, f"{f.rel}: năm {year}: {exc}")
             continue
@@ -665,13 +682,103 @@ def _flat_year_problems(run: _Run, f: _FlatFile) -> None:
     f.counts["rows_quarantined"] += len(bad)
 
 
-def _flat_source(f: _FlatFile, year: int) -> register.Source:
-    wanted = {k: v for k, v in f.columns.items() if k in _FLAT_COLUMNS[f.kind]}
-    table = read_table_columns(f.path, f.rel, f.info, wanted, ("unit_id", "rating_label", "campaign_id"))
+#: Columns read dictionary-encoded from a flat file (few distinct values).
+_FLAT_DICTIONARY = ("unit_id", "rating_label", "campaign_id")
+
+
+def _flat_columns(f: _FlatFile) -> dict[str, str]:
+    return {k: v for k, v in f.columns.items() if k in _FLAT_COLUMNS[f.kind]}
+
+
+def _flat_source(f: _FlatFile, year: int, reads: _FlatReads | None = None) -> register.Source:
+    wanted = _flat_columns(f)
+    table = (reads or _FlatReads()).table(f.path, f.rel, f.info, wanted)
     if f.row_years is None:
         return register.Source(f.rel, table, first_row=f.first_row)
     positions = np.flatnonzero(f.row_years == year)
     return register.Source(f.rel, table.take(pa.array(positions)), row_numbers=positions + f.first_row)
+
+
+class _FlatReads:
+    """Flat files (registers, attendance lists) decoded on a background thread.
+
+    Decoding Parquet/CSV runs in Arrow without the GIL, so it overlaps the main thread's work
+    (``units.csv``, the register aggregation). Reads are started for the first year's files before
+    ``units.csv`` is read, and for each year's files when that year begins; a table is handed out
+    once (:meth:`table`), so at most the current year's files are held, as without background reads.
+    """
+
+    def __init__(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="hoctap-read")
+        self.pending: dict[tuple, object] = {}
+
+    @staticmethod
+    def _key(path: Path, columns: dict[str, str]) -> tuple:
+        return (str(path), tuple(sorted(columns.items())))
+
+    def start(self, path: Path, rel: str, info: TableInfo, columns: dict[str, str]) -> None:
+        key = self._key(path, columns)
+        if key not in self.pending:
+            self.pending[key] = self.pool.submit(read_table_columns, path, rel, info, columns, _FLAT_DICTIONARY)
+
+    def table(self, path: Path, rel: str, info: TableInfo, columns: dict[str, str]) -> pa.Table:
+        """The table of a started read (waiting for it), else read now.
+
+        Raises:
+            ReadError: The file cannot be read.
+        """
+        future = self.pending.pop(self._key(path, columns), None)
+        if future is None:
+            return read_table_columns(path, rel, info, columns, _FLAT_DICTIONARY)
+        return future.result()
+
+    def start_first_year(self, raw_dir: Path) -> None:
+        """Start reading the flat files in the first year folder (best effort: any problem is
+        left to the main pass, which finds and reports it in its order)."""
+        first: list[tuple[int, bool, Path, str, TableInfo, dict[str, str]]] = []
+        try:
+            for path in discover(raw_dir):
+                year = layout.year_from_path(path.relative_to(raw_dir).as_posix())
+                if path.suffix.lower() not in TABULAR or year is None:
+                    continue
+                rel = path.relative_to(raw_dir).as_posix()
+                info = table_info(path, rel)
+                kind, _ = register.classify_columns(info.columns)
+                if kind is not None:
+                    columns = register.map_columns(info.columns)
+                    wanted = {k: v for k, v in columns.items() if k in _FLAT_COLUMNS[kind]}
+                    first.append((year, kind != "member_register", path, rel, info, wanted))
+        except (IngestError, ReadError, OSError):
+            return
+        if first:
+            year = min(f[0] for f in first)
+            for _, _, path, rel, info, wanted in sorted((f for f in first if f[0] == year), key=lambda f: f[:2]):
+                self.start(path, rel, info, wanted)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.pending.clear()
+
+
+class _LazySource:
+    """An attendance list of one year, read when :func:`register.aggregate_year` takes it (None
+    when it cannot be read: the file is then reported unreadable)."""
+
+    def __init__(self, run: _Run, f: _FlatFile, year: int, reads: _FlatReads) -> None:
+        self.run, self.f, self.year, self.reads = run, f, year, reads
+        self.done = False
+        self.source: register.Source | None = None
+
+    def __call__(self) -> register.Source | None:
+        if not self.done:
+            self.done = True
+            try:
+                self.source = _flat_source(self.f, self.year, self.reads)
+            except ReadError as exc:
+                _unreadable(self.run, self.f.entry, str(exc))
+        return self.source
 
 
 # ---------------------------------------------------------------------------------------------

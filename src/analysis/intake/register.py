@@ -348,6 +348,13 @@ def _lookup_hashed(values: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray:
 
 
 # --- numbered ids ("letters + digits", one width) as integers, parsed from the Arrow buffers ---
+#
+# An id such as ``M00012345`` is read as the integer 12345 straight from the bytes of the Arrow
+# string array: the last 8 bytes of each row are loaded as one little-endian uint64 (rows of one
+# width sit at a fixed stride) and turned into a number with a few integer operations (SWAR),
+# which also tell whether all 8 bytes are ASCII digits. Work runs in blocks of :data:`_BLOCK` rows
+# in reused buffers (``out=``): fresh NumPy temporaries of that size would each cost page faults,
+# which dominated the arithmetic.
 
 _HI = np.uint64(0xF0F0F0F0F0F0F0F0)
 _ZEROS = np.uint64(0x3030303030303030)
@@ -355,17 +362,42 @@ _SIXES = np.uint64(0x0606060606060606)
 _MASK = np.uint64(0x000000FF000000FF)
 _MUL1 = np.uint64(100 + (1000000 << 32))
 _MUL2 = np.uint64(1 + (10000 << 32))
-_LOW32 = np.uint64(0xFFFFFFFF)
+_BLOCK = 1 << 16
 
 
-def _eight_digits(words: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Value of 8 ASCII digits packed in little-endian uint64 words, and whether all 8 are digits
-    (SWAR: a few integer passes instead of one per character)."""
-    ok = ((words & _HI) == _ZEROS) & (((words + _SIXES) & _HI) == _ZEROS)
-    x = words - _ZEROS
-    x = x * np.uint64(10) + (x >> np.uint64(8))
-    x = ((x & _MASK) * _MUL1 + ((x >> np.uint64(16)) & _MASK) * _MUL2) >> np.uint64(32)
-    return (x & _LOW32).astype(np.int64), ok
+class _Scratch:
+    """Work arrays of one thread for blocks of up to ``rows`` rows."""
+
+    def __init__(self, rows: int = _BLOCK) -> None:
+        self.w1, self.w2, self.w3 = (np.empty(rows, np.uint64) for _ in range(3))
+        self.lens = np.empty(rows, np.int64)
+        self.pos = np.empty(rows, np.int32)
+        self.slot = np.empty(rows, np.int16)
+        self.code = np.empty(rows, np.int32)
+        self.b1, self.b2, self.b3 = (np.empty(rows, bool) for _ in range(3))
+
+
+def _eight_digits(words: np.ndarray, tmp: np.ndarray, ok: np.ndarray, flag: np.ndarray) -> None:
+    """In place: little-endian uint64 words of 8 ASCII digits (first digit in the lowest byte) →
+    their value; ``ok`` is cleared where a byte is no digit. ``tmp`` and ``flag`` are scratch."""
+    np.bitwise_and(words, _HI, out=tmp)
+    np.equal(tmp, _ZEROS, out=flag)  # high nibbles are 3 …
+    np.logical_and(ok, flag, out=ok)
+    np.add(words, _SIXES, out=tmp)
+    np.bitwise_and(tmp, _HI, out=tmp)
+    np.equal(tmp, _ZEROS, out=flag)  # … and low nibbles at most 9
+    np.logical_and(ok, flag, out=ok)
+    np.subtract(words, _ZEROS, out=words)
+    np.right_shift(words, np.uint64(8), out=tmp)
+    np.multiply(words, np.uint64(10), out=words)
+    np.add(words, tmp, out=words)  # pairs of digits
+    np.right_shift(words, np.uint64(16), out=tmp)
+    np.bitwise_and(tmp, _MASK, out=tmp)
+    np.multiply(tmp, _MUL2, out=tmp)
+    np.bitwise_and(words, _MASK, out=words)
+    np.multiply(words, _MUL1, out=words)
+    np.add(words, tmp, out=words)
+    np.right_shift(words, np.uint64(32), out=words)  # < 10**8
 
 
 def _as_text(arr: pa.Array) -> pa.Array:
@@ -374,58 +406,133 @@ def _as_text(arr: pa.Array) -> pa.Array:
     return arr.cast(pa.string())
 
 
-def _digit_keys(arr: pa.Array, prefix: bytes, width: int) -> tuple[np.ndarray, np.ndarray]:
-    """Integer key of each id ``prefix + digits`` of ``width`` bytes, and whether it has that shape.
+class _IdShape:
+    """Fixed-width ids ``prefix + digits`` (``width`` characters) and their integer keys."""
 
-    Works on the array's buffers (offsets and UTF-8 bytes) with NumPy: no string is copied.
-    """
-    arr = _as_text(arr)
-    n = len(arr)
-    keys = np.zeros(n, dtype=np.int64)
-    ok = np.zeros(n, dtype=bool)
-    if n == 0:
+    def __init__(self, prefix: str, width: int) -> None:
+        self.prefix, self.width = prefix, width
+        self.raw = prefix.encode("utf-8")
+        self.digits = width - len(prefix)
+        self.nbytes = len(self.raw) + self.digits
+        # one or two strided uint64 loads per row (else: bytes gathered row by row)
+        self.strided = self.nbytes >= 8 and 1 <= self.digits <= 16
+
+    def keys(self, arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+        """Integer key of each id of one Arrow array, and whether the id has this shape."""
+        n = len(arr)
+        keys, ok = np.zeros(n, np.int64), np.zeros(n, bool)
+        parts = _string_parts(_as_text(arr))
+        scratch = _Scratch(min(n, _BLOCK))
+        for lo in range(0, n, _BLOCK):
+            hi = min(n, lo + _BLOCK)
+            k, o = self.block(parts, lo, hi, scratch)
+            keys[lo:hi] = k
+            ok[lo:hi] = o
         return keys, ok
+
+    def block(self, parts: tuple, lo: int, hi: int, s: _Scratch) -> tuple[np.ndarray, np.ndarray]:
+        """Keys (a view of ``s.w1`` as int64) and shape flags (a view of ``s.b1``) of rows
+        ``lo:hi`` of an array given by :func:`_string_parts`."""
+        offsets, data, valid = parts
+        n = hi - lo
+        ok, flag = s.b1[:n], s.b2[:n]
+        off = offsets[lo:hi + 1]
+        lens = s.lens[:n]
+        np.subtract(off[1:], off[:-1], out=lens)
+        np.equal(lens, self.nbytes, out=ok)
+        if valid is not None:
+            np.logical_and(ok, valid[lo:hi], out=ok)
+        if not (self.strided and ok.all()):
+            keys, good = _digit_keys_gather(offsets[lo:hi + 1], data, ok, self.raw, self.nbytes)
+            s.w1[:n] = keys
+            ok[:] = good
+            return s.w1[:n].view(np.int64), ok
+        start = int(off[0])
+
+        def column(at: int, dtype: str) -> np.ndarray:  # one value per row at byte ``at`` of the row
+            return np.ndarray((n,), dtype=dtype, buffer=data, offset=start + at, strides=(self.nbytes,))
+
+        for j, byte in enumerate(self.raw):
+            np.equal(column(j, "u1"), byte, out=flag)
+            np.logical_and(ok, flag, out=ok)
+        words, tmp = s.w1[:n], s.w2[:n]
+        np.copyto(words, column(self.nbytes - 8, "<u8"))  # the last 8 bytes of each row
+        if self.digits < 8:  # its first bytes are the prefix: read them as "0"
+            low = np.uint64((1 << (8 * (8 - self.digits))) - 1)
+            np.bitwise_and(words, ~low, out=words)
+            np.bitwise_or(words, _ZEROS & low, out=words)
+        _eight_digits(words, tmp, ok, flag)
+        if self.digits > 8:  # the leading digits: 8 bytes after the prefix, shifted, "0"-padded
+            lead = s.w3[:n]
+            shift = 16 - self.digits
+            np.copyto(lead, column(len(self.raw), "<u8"))
+            if shift:
+                np.left_shift(lead, np.uint64(8 * shift), out=lead)
+                np.bitwise_or(lead, _ZEROS & np.uint64((1 << (8 * shift)) - 1), out=lead)
+            _eight_digits(lead, tmp, ok, flag)
+            np.multiply(lead, np.uint64(100_000_000), out=lead)
+            np.add(words, lead, out=words)
+        return words.view(np.int64), ok
+
+
+def _string_parts(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(offsets, bytes, validity or None) of an Arrow string array, as NumPy views (no copy)."""
+    n = len(arr)
     validity, off_buf, data_buf = arr.buffers()[:3]
     off_type = np.int64 if pa.types.is_large_string(arr.type) else np.int32
-    offsets = np.frombuffer(off_buf, dtype=off_type, count=n + 1, offset=arr.offset * np.dtype(off_type).itemsize)
+    if off_buf is None:
+        offsets = np.zeros(n + 1, off_type)
+    else:
+        offsets = np.frombuffer(off_buf, dtype=off_type, count=n + 1,
+                                offset=arr.offset * np.dtype(off_type).itemsize)
     data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
-    shaped = np.diff(offsets) == width
+    valid = None
     if arr.null_count:
         bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little")
-        shaped &= bits[arr.offset:arr.offset + n].astype(bool)
-    rows: np.ndarray | None = None
-    if shaped.all():  # the usual case: every id has the width, the bytes are one (n, width) block
-        start = int(offsets[0])
-        mat = data[start:start + n * width].reshape(n, width)
-    else:
-        rows = np.flatnonzero(shaped)
-        mat = data[offsets[:-1][rows].astype(np.int64)[:, None] + np.arange(width)]
-    good = np.ones(len(mat), dtype=bool)
+        valid = bits[arr.offset:arr.offset + n].astype(bool)
+    return offsets, data, valid
+
+
+def _digit_keys_gather(offsets: np.ndarray, data: np.ndarray, shaped: np.ndarray, prefix: bytes,
+                       width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Keys of the rows flagged ``shaped`` (their byte length is ``width``), bytes gathered row by
+    row: the general path (short ids, more than 16 digits, rows of other widths)."""
+    n = len(shaped)
+    keys, ok = np.zeros(n, np.int64), np.zeros(n, bool)
+    rows = np.flatnonzero(shaped)
+    if not len(rows):
+        return keys, ok
+    mat = data[offsets[:-1][rows].astype(np.int64)[:, None] + np.arange(width)]
+    good = np.ones(len(rows), dtype=bool)
     for j, byte in enumerate(prefix):
         good &= mat[:, j] == byte
     digits = width - len(prefix)
     n_words = (digits + 7) // 8
-    packed = np.full((len(mat), 8 * n_words), 0x30, dtype=np.uint8)  # left-padded with "0"
+    packed = np.full((len(rows), 8 * n_words), 0x30, dtype=np.uint8)  # left-padded with "0"
     packed[:, 8 * n_words - digits:] = mat[:, len(prefix):]
     words = packed.view("<u8")
-    value = np.zeros(len(mat), dtype=np.int64)
+    value = np.zeros(len(rows), dtype=np.uint64)
+    tmp, flag = np.empty(len(rows), np.uint64), np.empty(len(rows), bool)
     for w in range(n_words):
-        part, part_ok = _eight_digits(np.ascontiguousarray(words[:, w]))
-        value = value * 100_000_000 + part
-        good &= part_ok
-    if rows is None:
-        return value, good
-    keys[rows] = value
+        part = np.ascontiguousarray(words[:, w])
+        _eight_digits(part, tmp, good, flag)
+        value = value * np.uint64(100_000_000) + part
+    keys[rows] = value.view(np.int64)
     ok[rows] = good
     return keys, ok
 
 
+def _digit_keys(arr: pa.Array, prefix: bytes, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """Integer key of each id ``prefix + digits`` of ``width`` bytes, and whether it has that shape."""
+    text = prefix.decode("utf-8")
+    return _IdShape(text, len(text) + width - len(prefix)).keys(arr)
+
+
 def _numbered_keys(ids: pa.ChunkedArray | pa.Array, prefix: str, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Integer key of each id of the given shape (``width`` characters), and whether it has it."""
-    raw = prefix.encode("utf-8")
-    byte_width = len(raw) + width - len(prefix)
+    shape = _IdShape(prefix, width)
     chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
-    parts = [_digit_keys(c, raw, byte_width) for c in chunks]
+    parts = [shape.keys(c) for c in chunks]
     if not parts:
         return np.zeros(0, np.int64), np.zeros(0, bool)
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
@@ -459,9 +566,7 @@ class _NumberedIndex:
     dense, a sorted search otherwise. The first occurrence of a repeated id wins (as hashing)."""
 
     def __init__(self, prefix: str, width: int, keys: np.ndarray) -> None:
-        self.prefix, self.width = prefix, width
-        self.raw = prefix.encode("utf-8")
-        self.byte_width = len(self.raw) + width - len(prefix)
+        self.shape = _IdShape(prefix, width)
         self.lo, self.hi = int(keys.min()), int(keys.max())
         self.dense = self.hi - self.lo <= 8 * len(keys) + 1024
         if self.dense:
@@ -470,7 +575,7 @@ class _NumberedIndex:
             table[(keys - self.lo)[::-1]] = np.arange(len(keys) - 1, -1, -1, dtype=np.int32)  # first wins
             self.table = table
         else:
-            self.order = np.argsort(keys, kind="stable")
+            self.order = np.argsort(keys, kind="stable").astype(np.int32)
             self.ordered = keys[self.order]
 
     @classmethod
@@ -478,16 +583,36 @@ class _NumberedIndex:
         shaped = _numbered_shape_keys(value_set)
         return None if shaped is None else cls(*shaped)
 
-    def positions(self, ids: pa.Array) -> np.ndarray:
-        """Position (int32) of each id of one Arrow array, -1 when absent, null or not of the shape."""
-        keys, ok = _digit_keys(ids, self.raw, self.byte_width)
+    def block(self, parts: tuple, lo: int, hi: int, s: _Scratch) -> np.ndarray:
+        """Positions (a view of ``s.pos``) of rows ``lo:hi`` of an array given by
+        :func:`_string_parts`: -1 when absent, null or not of the shape."""
+        keys, ok = self.shape.block(parts, lo, hi, s)
+        n = hi - lo
+        pos = s.pos[:n]
         if self.dense:
-            slot = keys - self.lo
-            inside = ok & (slot >= 0) & (slot <= self.hi - self.lo)
-            return self.table[np.where(inside, slot, len(self.table) - 1)]
+            at, inside = s.lens[:n], s.b2[:n]
+            np.subtract(keys, self.lo, out=at)
+            np.less_equal(at.view(np.uint64), self.hi - self.lo, out=inside)  # negative: huge
+            np.logical_and(ok, inside, out=inside)
+            np.logical_not(inside, out=inside)
+            np.copyto(at, len(self.table) - 1, where=inside)
+            np.take(self.table, at, out=pos)
+            return pos
         at = np.minimum(np.searchsorted(self.ordered, keys), len(self.ordered) - 1)
         hit = ok & (self.ordered[at] == keys)
-        return np.where(hit, self.order[at], -1).astype(np.int32)
+        pos[:] = np.where(hit, self.order[at], -1)
+        return pos
+
+    def positions(self, ids: pa.Array) -> np.ndarray:
+        """Position (int32) of each id of one Arrow array, -1 when absent, null or not of the shape."""
+        n = len(ids)
+        out = np.empty(n, np.int32)
+        parts = _string_parts(_as_text(ids))
+        scratch = _Scratch(min(n, _BLOCK))
+        for lo in range(0, n, _BLOCK):
+            hi = min(n, lo + _BLOCK)
+            out[lo:hi] = self.block(parts, lo, hi, scratch)
+        return out
 
 
 def _lookup_numbered(values: pa.ChunkedArray, value_set: pa.Array) -> np.ndarray | None:
@@ -539,14 +664,17 @@ def _locate(n_per_source: Sequence[int], positions: np.ndarray) -> list[np.ndarr
 _UNIT_REASON = {1: "unit_missing", 2: "unit_unknown", 3: "unit_inactive"}
 
 
-def aggregate_year(year: int, registers: Sequence[Source], attendances: Sequence[Source],
+def aggregate_year(year: int, registers: Sequence[Source],
+                   attendances: Sequence[Source | Callable[[], Source | None]],
                    units: pd.DataFrame, campaigns: pd.DataFrame) -> YearResult:
     """Aggregate one year of member register and attendance rows into canonical frames.
 
     Args:
         year: The year (register rows and campaigns of this year).
         registers: Register rows of the year, one :class:`Source` per file.
-        attendances: Attendance rows filed under this year, one :class:`Source` per file.
+        attendances: Attendance rows filed under this year, one :class:`Source` per file, or a
+            callable returning it (or None: the file is left out), called once the register is
+            aggregated (so that the caller can still be reading it meanwhile).
         units: Canonical ``units`` table (unit ids active in ``year`` are accepted).
         campaigns: Canonical ``campaigns`` table.
 
@@ -726,8 +854,9 @@ class _CampaignCodes:
             self.slots.append(self.camp_ids.index(str(value)) if str(value) in self.camp_ids else -1)
         return code
 
-    def encode(self, col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-        """(code, slot) of each row of one Arrow array of campaign ids."""
+    def local(self, col: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """For one Arrow array of campaign ids: its dictionary index per row (a null → the last
+        entry), and the code and slot of each dictionary entry (plus a last one for nulls)."""
         if not (pa.types.is_dictionary(col.type) and pa.types.is_string(col.type.value_type)):
             col = pc.dictionary_encode(col if pa.types.is_string(col.type) else col.cast(pa.string()))
         dictionary = col.dictionary.to_pylist()
@@ -737,8 +866,8 @@ class _CampaignCodes:
         indices = col.indices
         if indices.null_count:
             indices = pc.fill_null(indices, len(dictionary))
-        at = indices.to_numpy(zero_copy_only=False)
-        return (np.array([*local, 0], dtype=np.int32)[at], np.array([*slots, -1], dtype=np.int16)[at])
+        return (indices.to_numpy(zero_copy_only=False), np.array([*local, 0], dtype=np.int32),
+                np.array([*slots, -1], dtype=np.int16))
 
     def reasons(self) -> np.ndarray:
         """Quarantine reason of each code (for ids that are no campaign of the year)."""
@@ -756,23 +885,47 @@ def _mark_batch(item: tuple[int, pa.RecordBatch], codes: _CampaignCodes, index: 
                 hashed: np.ndarray | None, kept_or_not: np.ndarray, seen: np.ndarray, width: int,
                 use_register: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """One batch of attendance rows (member id, campaign id) starting at row ``start`` of its file:
-    mark its valid rows in ``seen``; return the positions, status and campaign codes of the others,
-    and how many were valid."""
+    mark the (register row, campaign) cells of its valid rows in ``seen`` (whose last cell is a
+    sink for the others); return the positions, status and campaign codes of the invalid rows,
+    and how many were valid. Works in blocks of :data:`_BLOCK` rows in reused buffers."""
     start, batch = item
     n = batch.num_rows
-    code, slot = codes.encode(batch.column(1))
+    at, local_code, local_slot = codes.local(batch.column(1))
     if not use_register:  # nobody can be placed in a unit
-        return np.arange(n) + start, np.where(slot < 0, 1, 4).astype(np.int8), code, 0
-    pos = index.positions(batch.column(0)) if index is not None else hashed[start:start + n]
-    ok = (slot >= 0) & kept_or_not[pos]  # pos -1 (unknown) -> last entry (False)
-    seen[pos[ok].astype(np.int64) * width + slot[ok]] = True  # one scatter, duplicates vanish
-    bad = np.flatnonzero(~ok)
-    # status: 1 campaign problem, 2 member unknown, 3 member's register row quarantined
-    status = np.where(slot[bad] < 0, 1, np.where(pos[bad] < 0, 2, 3)).astype(np.int8)
-    return bad + start, status, code[bad], n - len(bad)
+        return (np.arange(n) + start, np.where(local_slot[at] < 0, 1, 4).astype(np.int8), local_code[at], 0)
+    parts = _string_parts(_as_text(batch.column(0))) if index is not None else None
+    s = _Scratch(min(n, _BLOCK))
+    sink = len(seen) - 1
+    bad_parts = []
+    n_ok = 0
+    for lo in range(0, n, _BLOCK):
+        hi = min(n, lo + _BLOCK)
+        m = hi - lo
+        pos = index.block(parts, lo, hi, s) if index is not None else hashed[start + lo:start + hi]
+        slot, ok, other, cell = s.slot[:m], s.b1[:m], s.b2[:m], s.lens[:m]
+        np.take(local_slot, at[lo:hi], out=slot)
+        np.take(kept_or_not, pos, out=ok)  # pos -1 (unknown) -> last entry (False)
+        np.greater_equal(slot, 0, out=other)
+        np.logical_and(ok, other, out=ok)
+        np.multiply(pos, width, out=cell, dtype=np.int64)
+        np.add(cell, slot, out=cell, dtype=np.int64)
+        np.logical_not(ok, out=other)
+        np.copyto(cell, sink, where=other)
+        seen[cell] = True  # one scatter, duplicates vanish
+        k = int(np.count_nonzero(ok))
+        n_ok += k
+        if k < m:
+            bad = np.flatnonzero(other)
+            # status: 1 campaign problem, 2 member unknown, 3 member's register row quarantined
+            status = np.where(slot[bad] < 0, 1, np.where(pos[bad] < 0, 2, 3)).astype(np.int8)
+            bad_parts.append((bad + (start + lo), status, local_code[at[lo + bad]]))
+    if not bad_parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0, np.int32), n_ok
+    return (np.concatenate([b[0] for b in bad_parts]), np.concatenate([b[1] for b in bad_parts]),
+            np.concatenate([b[2] for b in bad_parts]), n_ok)
 
 
-def _attendance(year: int, attendances: Sequence[Source], members: pa.ChunkedArray, kept: np.ndarray,
+def _attendance(year: int, attendances: Sequence[Source | Callable[[], Source | None]], members: pa.ChunkedArray, kept: np.ndarray,
                 unit_codes: np.ndarray, unit_values: list, present: np.ndarray, campaigns: pd.DataFrame,
                 has_register: bool) -> tuple[pd.DataFrame, list[dict], dict]:
     """Distinct attending members per unit × campaign of ``year`` (one bitmap per campaign).
@@ -788,7 +941,8 @@ def _attendance(year: int, attendances: Sequence[Source], members: pa.ChunkedArr
     n_members = len(kept)
     width = max(len(camp_ids), 1)
     # bitmap over (register row, campaign): attended at least once
-    seen = np.zeros(n_members * len(camp_ids), dtype=bool)
+    cells = n_members * len(camp_ids)
+    seen = np.zeros(cells + 1, dtype=bool)  # the last cell: a sink for invalid rows
     kept_or_not = np.append(kept, False)  # position -1 (not found) -> not kept
     quarantine: list[dict] = []
     counts: dict[str, dict] = {}
@@ -798,7 +952,12 @@ def _attendance(year: int, attendances: Sequence[Source], members: pa.ChunkedArr
     if use_register and attendances:
         member_values = members.combine_chunks()
         index = _NumberedIndex.of(member_values)
-    for src in attendances:
+    taken = 0
+    for item in attendances:
+        src = item() if callable(item) else item
+        if src is None:  # could not be read (reported by the caller)
+            continue
+        taken += 1
         rows = src.table.num_rows
         cols = {c: src.table.column(c) if c in src.table.column_names else pa.nulls(rows, pa.string())
                 for c in ("member_id", "campaign_id")}
@@ -810,7 +969,7 @@ def _attendance(year: int, attendances: Sequence[Source], members: pa.ChunkedArr
         batches = table.to_batches(max_chunksize=BATCH_ROWS)
         starts = np.cumsum([0] + [b.num_rows for b in batches])[:-1]
 
-        before = int(np.count_nonzero(seen))
+        before = int(np.count_nonzero(seen[:cells]))
         work = list(zip(starts.tolist(), batches, strict=True))
         threads = min(_threads(), len(work))
         mark = partial(_mark_batch, codes=codes, index=index, hashed=hashed, kept_or_not=kept_or_not, seen=seen,
@@ -820,7 +979,7 @@ def _attendance(year: int, attendances: Sequence[Source], members: pa.ChunkedArr
                 parts = list(pool.map(mark, work))
         else:
             parts = [mark(w) for w in work]
-        added = int(np.count_nonzero(seen)) - before
+        added = int(np.count_nonzero(seen[:cells])) - before
         n_ok = sum(p[3] for p in parts)
         if parts:
             bad = np.concatenate([p[0] for p in parts]).astype(np.int64)
@@ -837,11 +996,11 @@ def _attendance(year: int, attendances: Sequence[Source], members: pa.ChunkedArr
         counts[src.file] = {"rows_read": rows, "rows_kept": added, "rows_excluded": n_ok - added,
                             "rows_quarantined": int(len(bad)),
                             "excluded": {"duplicate_attendance": n_ok - added} if n_ok - added else {}}
-    if not attendances or not camp_ids or not len(present):
+    if not taken or not camp_ids or not len(present):
         return pd.DataFrame(), quarantine, counts
     n_units = len(unit_values)
     kept_units = np.where(kept, unit_codes, 0)
-    grid = seen.reshape(n_members, len(camp_ids))
+    grid = seen[:cells].reshape(n_members, len(camp_ids))
     attended = np.stack([np.bincount(kept_units[grid[:, c]], minlength=n_units) for c in range(len(camp_ids))],
                         axis=1)
     sub = attended[present].reshape(-1)
