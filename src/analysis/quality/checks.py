@@ -39,7 +39,9 @@ produced dozens of warnings for cells of 10–20 members whose shares differed b
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import contextvars
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,13 +70,30 @@ def str_isin(values: pd.Series | Iterable, members: Iterable) -> np.ndarray:
         >>> str_isin(pd.Series(["a", None, "c"], dtype="string"), {"a", "b"}).tolist()
         [True, False, False]
     """
-    ser = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+    arr = _arrow_text(values)
+    keys = _arrow_text(members).drop_null()
+    hit = pc.fill_null(pc.is_in(arr, value_set=keys.cast(arr.type)), False)
+    return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _arrow_text(values: pd.Series | Iterable) -> pa.Array:
+    """``values`` as one pyarrow string array (missing values null), without a Python loop when
+    they are already text."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    if isinstance(values, pa.Array) and (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return values
+    if not isinstance(values, pd.Series | pd.Index | np.ndarray):
+        values = list(values)
+        try:
+            return pa.array(values, type=pa.string(), from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass
+    ser = pd.Series(values) if not isinstance(values, pd.Series) else values
     if ser.dtype == object or not pd.api.types.is_string_dtype(ser.dtype):
         ser = ser.astype("string")
-    arr = pa.array(ser.array)
-    keys = pa.array([str(m) for m in members if not pd.isna(m)], type=arr.type)
-    hit = pc.fill_null(pc.is_in(arr, value_set=keys), False)
-    return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+    out = pa.array(ser.array)
+    return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
 
 
 @dataclass(frozen=True)
@@ -179,20 +198,58 @@ def leaves_of_year(units: pd.DataFrame, year: int) -> set[str]:
     return UnitYears(units).leaves(year)
 
 
+_SHARED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("hoctap_quality_shared", default=None)
+
+
+@contextlib.contextmanager
+def shared_tree(units: pd.DataFrame) -> Iterator[None]:
+    """Inside the block, the active units and the closure of ``units`` are computed once and
+    shared by every check called with that same frame (which must not be modified meanwhile).
+
+    Example:
+        >>> u = pd.DataFrame({"unit_id": ["r", "a"], "parent_id": [None, "r"], "unit_level": ["co_so", "chi_bo"],
+        ...                   "valid_from_year": [2010, 2010], "valid_to_year": [None, None]})
+        >>> with shared_tree(u):
+        ...     _unit_years(u) is _unit_years(u)
+        True
+    """
+    token = _SHARED.set({"units": units, "unit_years": None, "closure": {}, "ids": None})
+    try:
+        yield
+    finally:
+        _SHARED.reset(token)
+
+
+def _shared(units: pd.DataFrame) -> dict | None:
+    c = _SHARED.get()
+    return c if c is not None and c["units"] is units else None
+
+
+def _unit_years(units: pd.DataFrame) -> UnitYears:
+    """:class:`UnitYears` of ``units`` (shared inside :func:`shared_tree`)."""
+    c = _shared(units)
+    if c is None:
+        return UnitYears(units)
+    if c["unit_years"] is None:
+        c["unit_years"] = UnitYears(units)
+    return c["unit_years"]
+
+
 class UnitYears:
     """Active units, leaves and grassroots organisations per year (computed once per year)."""
 
     def __init__(self, units: pd.DataFrame) -> None:
         self._rows = _active_rows(units)
         self._cache: dict[int, tuple[pd.DataFrame, set[str], set[str]]] = {}
+        self._levels: dict[tuple[int, str], set[str]] = {}
 
     def _get(self, year: int) -> tuple[pd.DataFrame, set[str], set[str]]:
         year = int(year)
         if year not in self._cache:
             a = self._rows
             act = a[(a["vf"] <= year) & (year <= a["vt"])].drop_duplicates("unit_id")
-            ids = set(act["unit_id"].dropna().astype(str))
-            leaves = ids - set(act["parent_id"].dropna().astype(str))
+            ids = set(act["unit_id"].dropna().astype(str).tolist())
+            leaves = ids - set(act["parent_id"].dropna().astype(str).tolist())
             self._cache[year] = (act[["unit_id", "parent_id", "unit_level"]], ids, leaves)
         return self._cache[year]
 
@@ -210,8 +267,12 @@ class UnitYears:
 
     def at_level(self, year: int, level: str) -> set[str]:
         """Active units of ``year`` at ``unit_level == level``."""
-        act = self.active(year)
-        return set(act.loc[act["unit_level"] == level, "unit_id"].astype(str))
+        key = (int(year), level)
+        if key not in self._levels:
+            act = self.active(year)
+            self._levels[key] = set(act.loc[(act["unit_level"] == level).fillna(False).to_numpy(dtype=bool),
+                                            "unit_id"].astype(str).tolist())
+        return self._levels[key]
 
 
 def _fact_years(df: pd.DataFrame, table: str, campaigns: pd.DataFrame | None) -> pd.DataFrame:
@@ -281,7 +342,7 @@ def unit_reference_findings(units: pd.DataFrame, facts: dict[str, pd.DataFrame |
     subtree: the full run reports it).
     """
     known = units["unit_id"].dropna().astype(str).unique().tolist()
-    uy = UnitYears(units)
+    uy = _unit_years(units)
     out: list[dict] = []
     for table in FACT_TABLES:
         df = facts.get(table)
@@ -354,19 +415,32 @@ def expected_reporters(units: pd.DataFrame | UnitYears, year: int, table: str) -
     return expected
 
 
-def _sets(df: pd.DataFrame, by: str) -> dict:
-    """Unit ids (str) reporting in ``df`` per value of ``by`` (``year`` as int, else str)."""
+def _reported(df: pd.DataFrame, by: str) -> dict:
+    """Unit ids (as text, a pyarrow array) reporting in ``df`` per value of ``by`` (``year`` as
+    int, else str)."""
     sub = df[[by, "unit_id"]].dropna()
     out: dict = {}
     if not len(sub):
         return out
     codes, uniq = pd.factorize(sub[by], sort=False)
-    uids = sub["unit_id"].astype(str).to_numpy(dtype=object)
+    uids = _arrow_text(sub["unit_id"].astype(str))
     order = np.argsort(codes, kind="stable")
-    bounds = np.cumsum(np.bincount(codes, minlength=len(uniq)))[:-1]
-    for k, part in zip(uniq, np.split(uids[order], bounds), strict=True):
-        out.setdefault(int(k) if by == "year" else str(k), set()).update(part.tolist())
+    ends = np.cumsum(np.bincount(codes, minlength=len(uniq)))
+    ordered = uids.take(pa.array(order))
+    for i, k in enumerate(uniq):
+        part = ordered.slice(int(ends[i - 1]) if i else 0, int(ends[i] - (ends[i - 1] if i else 0)))
+        key = int(k) if by == "year" else str(k)
+        out[key] = pa.concat_arrays([out[key], part]) if key in out else part
     return out
+
+
+def _not_in(expected: set[str], got: pa.Array | None) -> list[str]:
+    """Sorted members of ``expected`` absent from ``got``."""
+    exp = list(expected)
+    if got is None or not len(got):
+        return sorted(exp)
+    hit = str_isin(pa.array(exp, type=pa.string()), got)
+    return sorted(u for u, h in zip(exp, hit.tolist(), strict=True) if not h)
 
 
 def completeness_findings(units: pd.DataFrame, facts: dict[str, pd.DataFrame | None],
@@ -378,7 +452,7 @@ def completeness_findings(units: pd.DataFrame, facts: dict[str, pd.DataFrame | N
     expected unit (:func:`expected_reporters`) inside the scope must have a row.
     """
     out: list[dict] = []
-    uy = UnitYears(units)
+    uy = _unit_years(units)
     for table in FACT_TABLES:
         df = facts.get(table)
         if df is None:
@@ -389,10 +463,10 @@ def completeness_findings(units: pd.DataFrame, facts: dict[str, pd.DataFrame | N
             groups = [(int(y), str(c)) for c, y in zip(campaigns["campaign_id"], campaigns["year"],
                                                        strict=True)
                       if pd.notna(y) and pd.notna(c)]
-            reported = _sets(df, "campaign_id")
+            reported = _reported(df, "campaign_id")
         else:
             groups = [(y, None) for y in sorted(data_years.get(table, set()))]
-            reported = _sets(df, "year")
+            reported = _reported(df, "year")
         for year, campaign in sorted(groups):
             if not scope.has_year(year):
                 continue
@@ -401,8 +475,7 @@ def completeness_findings(units: pd.DataFrame, facts: dict[str, pd.DataFrame | N
                 expected &= scope.units.get(year, frozenset())
             if not expected:
                 continue
-            got = reported.get(campaign if campaign is not None else year, set())
-            missing = sorted(expected - got)
+            missing = _not_in(expected, reported.get(campaign if campaign is not None else year))
             if not missing:
                 continue
             n_rep = len(expected) - len(missing)
@@ -500,17 +573,72 @@ def exemplary_findings(unit_ratings: pd.DataFrame, scope: Scope, lang: str = "vi
     return out
 
 
+def _coded_closure(units: pd.DataFrame, years: list[int]) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """:func:`analysis.hierarchy.closure_all_years` with the ids as integer codes.
+
+    Returns the frame (``year``, ``unit``, ``ancestor``, ``depth``; codes into the returned
+    sorted id array) or None when an id of the closure is not a unit id as text. Inside
+    :func:`shared_tree` each year is computed once.
+    """
+    c = _shared(units)
+    cache: dict[int, pd.DataFrame] = c["closure"] if c is not None else {}
+    ids_arrow = c["ids"] if c is not None else None
+    if ids_arrow is None:
+        ids = np.unique(units["unit_id"].dropna().astype(str).to_numpy(dtype=object))
+        ids_arrow = (ids, pa.array(ids.tolist(), type=pa.string()))
+        if c is not None:
+            c["ids"] = ids_arrow
+    ids, id_values = ids_arrow
+    todo = [y for y in years if y not in cache]
+    if todo:
+        cl = hierarchy.closure_all_years(units, todo)
+        unit = pc.index_in(_arrow_text(cl["unit_id"]), value_set=id_values)
+        anc = pc.index_in(_arrow_text(cl["ancestor_id"]), value_set=id_values)
+        if unit.null_count or anc.null_count:
+            return None
+        coded = pd.DataFrame({"year": cl["year"].to_numpy(dtype=np.int64),
+                              "unit": unit.to_numpy(zero_copy_only=False).astype(np.int64),
+                              "ancestor": anc.to_numpy(zero_copy_only=False).astype(np.int64),
+                              "depth": cl["depth"].to_numpy(dtype=np.int64)})
+        for y in todo:
+            cache[y] = coded[coded["year"].to_numpy() == y]
+    frame = pd.concat([cache[y] for y in years], ignore_index=True) if years else None
+    return frame, ids
+
+
 def _rollup(facts: pd.DataFrame, units: pd.DataFrame, years: Iterable[int],
-            value_cols: list[str], extra_keys: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Sum leaf ``value_cols`` onto every ancestor (self included) per year."""
+            value_cols: list[str], extra_keys: tuple[str, ...] = (), min_depth: int = 0) -> pd.DataFrame:
+    """Sum leaf ``value_cols`` onto every ancestor (self included unless ``min_depth`` ≥ 1) per
+    year, sorted by year, ancestor id and ``extra_keys``.
+
+    The join runs on integer codes of the ids (the closure is coded once per :func:`shared_tree`).
+    """
     years = sorted({int(y) for y in years})
     if not years or not len(facts):
         return pd.DataFrame(columns=["year", "ancestor_id", *extra_keys, *value_cols])
-    cl = hierarchy.closure_all_years(units, years)
-    f = facts.assign(year=facts["year"].astype("int64"), unit_id=facts["unit_id"].astype(str))
-    cl = cl.assign(unit_id=cl["unit_id"].astype(str), ancestor_id=cl["ancestor_id"].astype(str))
-    j = f.merge(cl[["year", "ancestor_id", "unit_id", "depth"]], on=["year", "unit_id"], how="inner")
-    return j.groupby(["year", "ancestor_id", *extra_keys], as_index=False, sort=True)[value_cols].sum()
+    coded = _coded_closure(units, years)
+    if coded is None:  # ids that are not text: join on the ids themselves
+        cl = hierarchy.closure_all_years(units, years)
+        cl = cl[cl["depth"] >= min_depth]
+        f = facts.assign(year=facts["year"].astype("int64"), unit_id=facts["unit_id"].astype(str))
+        cl = cl.assign(unit_id=cl["unit_id"].astype(str), ancestor_id=cl["ancestor_id"].astype(str))
+        j = f.merge(cl[["year", "ancestor_id", "unit_id", "depth"]], on=["year", "unit_id"], how="inner")
+        return j.groupby(["year", "ancestor_id", *extra_keys], as_index=False, sort=True)[value_cols].sum()
+    cl, ids = coded
+    if min_depth:
+        cl = cl[cl["depth"].to_numpy() >= min_depth]
+    code = pc.index_in(_arrow_text(facts["unit_id"].astype(str)), value_set=pa.array(ids.tolist(), type=pa.string()))
+    f = pd.DataFrame({"year": facts["year"].astype("int64").to_numpy(),
+                      "unit": pc.fill_null(code, -1).to_numpy(zero_copy_only=False).astype(np.int64)})
+    for k in (*extra_keys, *value_cols):
+        f[k] = facts[k].to_numpy() if not isinstance(facts[k].dtype, pd.api.extensions.ExtensionDtype) \
+            else facts[k].array
+    f = f[f["unit"].to_numpy() >= 0]
+    j = f.merge(cl[["year", "unit", "ancestor"]], on=["year", "unit"], how="inner")
+    g = j.groupby(["year", "ancestor", *extra_keys], as_index=False, sort=True)[value_cols].sum()
+    anc = g.pop("ancestor").to_numpy()
+    g.insert(1, "ancestor_id", pd.array(ids[anc], dtype="str") if len(g) else pd.array([], dtype="str"))
+    return g
 
 
 def member_quota_findings(units: pd.DataFrame, member_ratings: pd.DataFrame, scope: Scope,
@@ -524,7 +652,7 @@ def member_quota_findings(units: pd.DataFrame, member_ratings: pd.DataFrame, sco
     mr = mr.assign(members_count=mr["members_count"].fillna(0).astype("int64"))
     rolled = _rollup(mr[["unit_id", "year", "rating_rank", "members_count"]].dropna(subset=["rating_rank"]),
                      units, years, ["members_count"], ("rating_rank",))
-    uy = UnitYears(units)
+    uy = _unit_years(units)
     ry = rolled["year"].astype("int64").to_numpy()
     keep = np.zeros(len(rolled), dtype=bool)
     for y in years:
@@ -611,12 +739,7 @@ def indicator_frame(units: pd.DataFrame, facts: dict[str, pd.DataFrame | None],
         x = x.assign(rated=1, rank1=(x["rating_rank"] == 1).astype("int64"))
         yrs = sorted(set(years) & {int(y) for y in x["year"]})
         if yrs:
-            cl = hierarchy.closure_all_years(units, yrs)
-            cl = cl[cl["depth"] >= 1].assign(unit_id=lambda d: d["unit_id"].astype(str),
-                                             ancestor_id=lambda d: d["ancestor_id"].astype(str))
-            j = x.assign(year=x["year"].astype("int64"), unit_id=x["unit_id"].astype(str)).merge(
-                cl, on=["year", "unit_id"], how="inner")
-            g = j.groupby(["year", "ancestor_id"], as_index=False)[["rated", "rank1"]].sum()
+            g = _rollup(x[["unit_id", "year", "rated", "rank1"]], units, yrs, ["rated", "rank1"], min_depth=1)
             parts.append(pd.DataFrame({"year": g["year"], "unit_id": g["ancestor_id"],
                                        "indicator": "unit_rank1_share",
                                        "value": 100.0 * g["rank1"] / g["rated"],
@@ -690,7 +813,8 @@ def consistency_frame(ind: pd.DataFrame, scope: Scope, thresholds: Thresholds = 
     ok = (pos[1] >= 0) & (pos[2] >= 0) & (pos[3] >= 0)
     ok &= scope.mask(d)
     indicator = d["indicator"].astype(str).to_numpy(dtype=object)
-    is_share = np.array([str(i).endswith("rank1_share") for i in indicator], dtype=bool)
+    ind_code, ind_names = pd.factorize(indicator)
+    is_share = np.array([str(i).endswith("rank1_share") for i in ind_names], dtype=bool)[ind_code]
     if is_share.any():  # a rating scheme change is a series break, never compared across
         scheme_code = {y: _scheme(y) for y in range(lo - 3, int(years.max()) + 1)}
         codes = pd.factorize(pd.Series([scheme_code[int(y)] for y in range(lo - 3, int(years.max()) + 1)],
@@ -871,7 +995,7 @@ def outlier_findings(ind: pd.DataFrame, units: pd.DataFrame, scope: Scope,
         shares = shares[shares["year"].isin([int(y) for y in scope.years])]
     if not len(shares):
         return []
-    uy = UnitYears(units)
+    uy = _unit_years(units)
     parts = []
     for year in sorted({int(y) for y in shares["year"]}):
         act = uy.active(year)
@@ -887,8 +1011,12 @@ def outlier_findings(ind: pd.DataFrame, units: pd.DataFrame, scope: Scope,
     sy = sy.merge(parents, on=["year", "unit_id"], how="inner")
     if not len(sy):
         return []
-    gid, keys = pd.MultiIndex.from_frame(sy[["year", "indicator", "parent"]]).factorize(sort=True)
-    n_groups = len(keys)
+    gid = np.zeros(len(sy), dtype=np.int64)
+    for k in ("year", "indicator", "parent"):  # codes in sorted order of each key: groups sort as tuples
+        c, uniq = pd.factorize(sy[k], sort=True)
+        gid = gid * max(len(uniq), 1) + c
+    gid = np.unique(gid, return_inverse=True)[1].reshape(-1)
+    n_groups = int(gid.max()) + 1
     size = np.bincount(gid, minlength=n_groups)
     big = size[gid] >= thresholds.min_siblings
     sy, gid = sy[big].reset_index(drop=True), gid[big]

@@ -30,6 +30,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 from dataclasses import dataclass, field
@@ -402,36 +403,38 @@ def run_gate(data_dir: Path, unit: str | None = None, year: int | None = None, l
     result.findings.extend(_outcome_findings(outcomes, frames, lang))
 
     # 2. across tables (only on tables whose structure is sound)
-    campaigns_t = typed["campaigns"]
-    facts = {n: typed.get(n) for n in checks.FACT_TABLES}
-    if units_t is not None:
-        result.findings.extend(checks.hierarchy_findings(units_t, _read(data_dir, "merges"), scope, lang))
-        result.findings.extend(checks.unit_reference_findings(units_t, facts, campaigns_t, scope, lang))
-        result.findings.extend(checks.completeness_findings(
-            units_t, facts, campaigns_t, {n: data_years_by_table.get(n, set()) for n in checks.FACT_TABLES},
-            scope, lang))
-    if facts["study_participation"] is not None and campaigns_t is not None:
-        sp = facts["study_participation"]
-        if scope.units is not None:
-            sp = sp[sp["unit_id"].isin(load_units or [])]
-        result.findings.extend(checks.campaign_findings(sp, campaigns_t, lang))
-    if facts["member_ratings"] is not None:
-        result.findings.extend(checks.member_ratings_sum_findings(facts["member_ratings"],
-                                                                  facts["membership"], scope, lang))
-    if facts["unit_ratings"] is not None:
-        result.findings.extend(checks.exemplary_findings(facts["unit_ratings"], scope, lang))
-    tree_ok = units_t is not None and not any(f["check"].startswith("hierarchy.") for f in result.findings)
-    if tree_ok and facts["member_ratings"] is not None:
-        result.findings.extend(checks.member_quota_findings(units_t, facts["member_ratings"], scope, lang))
+    # (the active units and the closure of the tree are computed once for all checks)
+    with checks.shared_tree(units_t) if units_t is not None else contextlib.nullcontext():
+        campaigns_t = typed["campaigns"]
+        facts = {n: typed.get(n) for n in checks.FACT_TABLES}
+        if units_t is not None:
+            result.findings.extend(checks.hierarchy_findings(units_t, _read(data_dir, "merges"), scope, lang))
+            result.findings.extend(checks.unit_reference_findings(units_t, facts, campaigns_t, scope, lang))
+            result.findings.extend(checks.completeness_findings(
+                units_t, facts, campaigns_t, {n: data_years_by_table.get(n, set()) for n in checks.FACT_TABLES},
+                scope, lang))
+        if facts["study_participation"] is not None and campaigns_t is not None:
+            sp = facts["study_participation"]
+            if scope.units is not None:
+                sp = sp[checks.str_isin(sp["unit_id"], load_units or [])]
+            result.findings.extend(checks.campaign_findings(sp, campaigns_t, lang))
+        if facts["member_ratings"] is not None:
+            result.findings.extend(checks.member_ratings_sum_findings(facts["member_ratings"],
+                                                                      facts["membership"], scope, lang))
+        if facts["unit_ratings"] is not None:
+            result.findings.extend(checks.exemplary_findings(facts["unit_ratings"], scope, lang))
+        tree_ok = units_t is not None and not any(f["check"].startswith("hierarchy.") for f in result.findings)
+        if tree_ok and facts["member_ratings"] is not None:
+            result.findings.extend(checks.member_quota_findings(units_t, facts["member_ratings"], scope, lang))
 
-    # 3. over time (warnings); needs a sound tree
-    if tree_ok:
-        years_all = sorted(set(data_years) if load_years is None else set(load_years) & set(data_years))
-        known = set(units_t["unit_id"].dropna())
-        clean = {n: (None if f is None else f[checks.str_isin(f["unit_id"], known)]) for n, f in facts.items()}
-        ind = checks.indicator_frame(units_t, clean, campaigns_t, years_all)
-        result.findings.extend(checks.consistency_findings(ind, scope, thresholds, lang))
-        result.findings.extend(checks.outlier_findings(ind, units_t, scope, thresholds, lang))
+        # 3. over time (warnings); needs a sound tree
+        if tree_ok:
+            years_all = sorted(set(data_years) if load_years is None else set(load_years) & set(data_years))
+            known = units_t["unit_id"].dropna()
+            clean = {n: (None if f is None else f[checks.str_isin(f["unit_id"], known)]) for n, f in facts.items()}
+            ind = checks.indicator_frame(units_t, clean, campaigns_t, years_all)
+            result.findings.extend(checks.consistency_findings(ind, scope, thresholds, lang))
+            result.findings.extend(checks.outlier_findings(ind, units_t, scope, thresholds, lang))
 
     # 4. what intake quarantined or flagged
     result.findings.extend(_intake_findings(checked.get("quarantine"), manifest, scope, lang))
