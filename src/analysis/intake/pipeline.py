@@ -110,24 +110,37 @@ def read_reference_csv(path: Path, table: str | None, required_cols: list[str]) 
     from pyarrow import csv as pacsv
 
     try:  # Arrow's reader: a national units.csv has ~400 000 rows
-        head = next(csv.reader(io.StringIO(text.split("\n", 1)[0])), [])
+        end = text.find("\n")
+        head = next(csv.reader(io.StringIO(text[:end] if end >= 0 else text)), [])
         arrow = pacsv.read_csv(io.BytesIO(text.encode("utf-8")), convert_options=pacsv.ConvertOptions(
             column_types={c: pa.string() for c in head}, strings_can_be_null=False))
     except (pa.ArrowInvalid, StopIteration) as exc:
         raise IngestError(f"{path.name}: không đọc được ({exc})") from exc
     clean = []  # trimmed, NFC, "" -> null, vectorised with Arrow
     for name in arrow.column_names:
-        arr = pc.utf8_normalize(pc.utf8_trim_whitespace(arrow.column(name)), "NFC")
+        arr = pc.utf8_trim_whitespace(arrow.column(name))
+        if not pc.all(pc.string_is_ascii(arr)).as_py():  # ASCII text is NFC already
+            arr = pc.utf8_normalize(arr, "NFC")
         clean.append(pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr))
-    df = pa.table(clean, names=[c.strip() for c in arrow.column_names]).to_pandas(
-        types_mapper={pa.string(): pd.StringDtype()}.get)
+    names = [c.strip() for c in arrow.column_names]
+    numbers = {}  # integer columns: plain digits are cast by Arrow, anything else goes to pandas
+    for col, dtype in (schema.TABLES[table].dtypes.items() if table is not None else ()):
+        if dtype == "Int64" and names.count(col) == 1:
+            try:
+                numbers[col] = pc.cast(clean[names.index(col)], pa.int64()).to_pandas(
+                    types_mapper={pa.int64(): pd.Int64Dtype()}.get)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                pass
+    df = pa.table(clean, names=names).to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
     missing = [c for c in required_cols if c not in df.columns]
     if missing:
         raise IngestError(f"{path.name}: thiếu cột {', '.join(missing)} (có: {', '.join(df.columns)})")
     if table is None:
         return df
     for col, dtype in schema.TABLES[table].dtypes.items():
-        if col in df.columns and dtype == "Int64":
+        if col in df.columns and dtype == "Int64" and col in numbers:
+            df[col] = numbers[col]
+        elif col in df.columns and dtype == "Int64":
             try:
                 df[col] = pd.to_numeric(df[col]).astype("Int64")
             except (ValueError, TypeError) as exc:

@@ -275,10 +275,15 @@ def _strictly_increasing(col: pa.ChunkedArray) -> bool:
 
 
 def _clean_texts(values: list) -> list:
-    """NFC, trimmed text of distinct values (vectorised with Arrow)."""
+    """NFC, trimmed text of distinct values (vectorised with Arrow); ``values`` itself when that
+    changes nothing (the usual case: no list is rebuilt)."""
     if not values:
         return []
-    arr = pc.utf8_trim_whitespace(pc.utf8_normalize(pa.array([str(v) for v in values], pa.string()), "NFC"))
+    texts = all(type(v) is str for v in values)
+    raw = pa.array(values if texts else [str(v) for v in values], pa.string())
+    arr = pc.utf8_trim_whitespace(pc.utf8_normalize(raw, "NFC"))
+    if texts and pc.all(pc.equal(arr, raw)).as_py():
+        return values
     return arr.to_pylist()
 
 
@@ -567,6 +572,7 @@ class _NumberedIndex:
 
     def __init__(self, prefix: str, width: int, keys: np.ndarray) -> None:
         self.shape = _IdShape(prefix, width)
+        self.keys = keys
         self.lo, self.hi = int(keys.min()), int(keys.max())
         self.dense = self.hi - self.lo <= 8 * len(keys) + 1024
         if self.dense:
@@ -577,6 +583,12 @@ class _NumberedIndex:
         else:
             self.order = np.argsort(keys, kind="stable").astype(np.int32)
             self.ordered = keys[self.order]
+
+    def first_positions(self) -> np.ndarray:
+        """Position of the first occurrence of each id of the value set (itself unless repeated)."""
+        if self.dense:
+            return self.table[self.keys - self.lo].astype(np.int64)
+        return self.order[np.searchsorted(self.ordered, self.keys)].astype(np.int64)
 
     @classmethod
     def of(cls, value_set: pa.Array) -> _NumberedIndex | None:
@@ -647,6 +659,24 @@ def _flags(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, list]:
     return flag[codes], bad[codes], [None if p is not None else v for p, v in zip(parsed, values, strict=True)]
 
 
+def _unit_states(values: list, active: pd.Series, known: pd.Series) -> np.ndarray:
+    """Per distinct unit id: 0 active in the year, 3 known but inactive, 2 unknown, 1 blank
+    (a null id in ``units`` reads as ""), plus a trailing 0 when there is none."""
+    if not values:
+        return np.zeros(1, dtype=np.int8)
+    arr = pa.array(values, pa.string())
+
+    def member_of(ids: pd.Series) -> np.ndarray:
+        value_set = pc.fill_null(pa.array(ids, pa.string(), from_pandas=True), "")
+        return pc.is_in(arr, value_set=value_set).to_numpy(zero_copy_only=False)
+
+    state = np.where(member_of(active), 0, np.where(member_of(known), 3, 2)).astype(np.int8)
+    for i in np.flatnonzero(state == 2):  # unknown ids (few): blank ones have their own reason
+        if not str(values[i]).strip():
+            state[i] = 1
+    return state
+
+
 def _locate(n_per_source: Sequence[int], positions: np.ndarray) -> list[np.ndarray]:
     """Split global positions into local positions per source."""
     bounds = np.cumsum([0, *n_per_source])
@@ -701,14 +731,21 @@ def aggregate_year(year: int, registers: Sequence[Source],
             reason_of.append(code)
         status[(status == 0) & mask] = reason_of.index(code)
 
-    if n:
+    # numbered member ids (the usual export): integer keys tell blanks and repeats without hashing,
+    # and look up the attendance lists later
+    member_values = members.combine_chunks() if n else pa.array([], pa.string())
+    index = _NumberedIndex.of(member_values) if n else None
+    if index is not None:  # every id has the shape: none is blank
+        flag(np.zeros(n, dtype=bool), "member_id_missing")
+        first_pos = index.first_positions()
+        flag(first_pos != np.arange(n), "duplicate_member")
+    elif n:
         blank = pc.or_(pc.equal(pc.utf8_length(members), 0), pc.utf8_is_space(members))
         member_missing = pc.fill_null(blank, True).to_numpy(zero_copy_only=False)
         flag(member_missing, "member_id_missing")
         if not _strictly_increasing(members) and \
                 pc.count_distinct(members, mode="only_valid").as_py() < n - members.null_count:  # find them
-            first = pc.index_in(members, options=pc.SetLookupOptions(value_set=members.combine_chunks(),
-                                                                     skip_nulls=True))
+            first = pc.index_in(members, options=pc.SetLookupOptions(value_set=member_values, skip_nulls=True))
             first_pos = pc.fill_null(first, -1).to_numpy(zero_copy_only=False).astype(np.int64)
         else:
             first_pos = np.arange(n)
@@ -726,10 +763,7 @@ def aggregate_year(year: int, registers: Sequence[Source],
         remap = np.array([index.setdefault(v, len(index)) for v in clean] + [-1], dtype=np.int32)
         unit_values = list(index)
         unit_codes = remap[unit_codes]
-    active = set(hierarchy.units_in_year(units, year)["unit_id"].to_numpy(dtype=object, na_value=""))
-    known = set(units["unit_id"].to_numpy(dtype=object, na_value=""))
-    unit_state = np.array([0 if v in active else (3 if v in known else (1 if not str(v).strip() else 2))
-                           for v in unit_values] or [0], dtype=np.int8)
+    unit_state = _unit_states(unit_values, hierarchy.units_in_year(units, year)["unit_id"], units["unit_id"])
     if n:
         row_state = np.where(unit_codes >= 0, unit_state[np.maximum(unit_codes, 0)], 1)
         for k, code in _UNIT_REASON.items():
@@ -822,7 +856,7 @@ def aggregate_year(year: int, registers: Sequence[Source],
         counts[src.file] = {"rows_read": src.table.num_rows, "rows_kept": src.table.num_rows - len(local),
                             "rows_excluded": 0, "rows_quarantined": int(len(local)), "excluded": {}}
 
-    study, att_q, att_counts = _attendance(year, attendances, members, kept, unit_codes, unit_values,
+    study, att_q, att_counts = _attendance(year, attendances, member_values, index, kept, unit_codes, unit_values,
                                            present, campaigns, has_register=bool(registers))
     quarantine += att_q
     counts.update(att_counts)
@@ -881,12 +915,34 @@ BATCH_ROWS = 1 << 20
 _BY_STATUS = np.array(["", "", "member_unknown", "member_quarantined", "register_missing"], dtype=object)
 
 
+def _per_unit(grid: np.ndarray, units: np.ndarray, n_units: int) -> np.ndarray:
+    """Marked cells per unit (rows) and campaign (columns) of a campaign × register row bitmap.
+
+    Registers are usually exported unit by unit: then each run of rows of one unit is summed at
+    once (``reduceat``); otherwise the marked rows of each campaign are counted per unit.
+    """
+    n_camps, n = grid.shape
+    out = np.zeros((n_units, n_camps), dtype=np.int64)
+    if n == 0:
+        return out
+    starts = np.flatnonzero(np.concatenate([[True], units[1:] != units[:-1]]))
+    if 4 * len(starts) <= n:  # long runs of one unit
+        run_units = units[starts]
+        for c in range(n_camps):
+            runs = np.add.reduceat(grid[c].view(np.uint8), starts, dtype=np.int64)
+            out[:, c] = np.bincount(run_units, weights=runs, minlength=n_units)  # exact below 2**53
+        return out
+    for c in range(n_camps):
+        out[:, c] = np.bincount(units[grid[c]], minlength=n_units)
+    return out
+
+
 def _mark_batch(item: tuple[int, pa.RecordBatch], codes: _CampaignCodes, index: _NumberedIndex | None,
-                hashed: np.ndarray | None, kept_or_not: np.ndarray, seen: np.ndarray, width: int,
+                hashed: np.ndarray | None, kept_or_not: np.ndarray, seen: np.ndarray, stride: int,
                 use_register: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """One batch of attendance rows (member id, campaign id) starting at row ``start`` of its file:
-    mark the (register row, campaign) cells of its valid rows in ``seen`` (whose last cell is a
-    sink for the others); return the positions, status and campaign codes of the invalid rows,
+    mark the (campaign, register row) cells of its valid rows in ``seen`` (``stride`` cells per
+    campaign; the last cell is a sink for the other rows); return the positions, status and campaign codes of the invalid rows,
     and how many were valid. Works in blocks of :data:`_BLOCK` rows in reused buffers."""
     start, batch = item
     n = batch.num_rows
@@ -907,8 +963,8 @@ def _mark_batch(item: tuple[int, pa.RecordBatch], codes: _CampaignCodes, index: 
         np.take(kept_or_not, pos, out=ok)  # pos -1 (unknown) -> last entry (False)
         np.greater_equal(slot, 0, out=other)
         np.logical_and(ok, other, out=ok)
-        np.multiply(pos, width, out=cell, dtype=np.int64)
-        np.add(cell, slot, out=cell, dtype=np.int64)
+        np.multiply(slot, stride, out=cell, dtype=np.int64)  # campaign-major: one row per campaign
+        np.add(cell, pos, out=cell, dtype=np.int64)
         np.logical_not(ok, out=other)
         np.copyto(cell, sink, where=other)
         seen[cell] = True  # one scatter, duplicates vanish
@@ -925,7 +981,8 @@ def _mark_batch(item: tuple[int, pa.RecordBatch], codes: _CampaignCodes, index: 
             np.concatenate([b[2] for b in bad_parts]), n_ok)
 
 
-def _attendance(year: int, attendances: Sequence[Source | Callable[[], Source | None]], members: pa.ChunkedArray, kept: np.ndarray,
+def _attendance(year: int, attendances: Sequence[Source | Callable[[], Source | None]], member_values: pa.Array,
+                index: _NumberedIndex | None, kept: np.ndarray,
                 unit_codes: np.ndarray, unit_values: list, present: np.ndarray, campaigns: pd.DataFrame,
                 has_register: bool) -> tuple[pd.DataFrame, list[dict], dict]:
     """Distinct attending members per unit × campaign of ``year`` (one bitmap per campaign).
@@ -939,19 +996,13 @@ def _attendance(year: int, attendances: Sequence[Source | Callable[[], Source | 
     camp_ids = sorted(camps["campaign_id"].astype(str))
     all_camps = set(campaigns["campaign_id"].astype(str))
     n_members = len(kept)
-    width = max(len(camp_ids), 1)
-    # bitmap over (register row, campaign): attended at least once
+    # bitmap over (campaign, register row): attended at least once
     cells = n_members * len(camp_ids)
     seen = np.zeros(cells + 1, dtype=bool)  # the last cell: a sink for invalid rows
     kept_or_not = np.append(kept, False)  # position -1 (not found) -> not kept
     quarantine: list[dict] = []
     counts: dict[str, dict] = {}
-    member_values: pa.Array | None = None
-    index: _NumberedIndex | None = None
     use_register = has_register and n_members > 0
-    if use_register and attendances:
-        member_values = members.combine_chunks()
-        index = _NumberedIndex.of(member_values)
     taken = 0
     for item in attendances:
         src = item() if callable(item) else item
@@ -973,7 +1024,7 @@ def _attendance(year: int, attendances: Sequence[Source | Callable[[], Source | 
         work = list(zip(starts.tolist(), batches, strict=True))
         threads = min(_threads(), len(work))
         mark = partial(_mark_batch, codes=codes, index=index, hashed=hashed, kept_or_not=kept_or_not, seen=seen,
-                       width=width, use_register=use_register)
+                       stride=n_members, use_register=use_register)
         if threads > 1:
             with ThreadPoolExecutor(threads) as pool:
                 parts = list(pool.map(mark, work))
@@ -998,11 +1049,10 @@ def _attendance(year: int, attendances: Sequence[Source | Callable[[], Source | 
                             "excluded": {"duplicate_attendance": n_ok - added} if n_ok - added else {}}
     if not taken or not camp_ids or not len(present):
         return pd.DataFrame(), quarantine, counts
-    n_units = len(unit_values)
-    kept_units = np.where(kept, unit_codes, 0)
-    grid = seen[:cells].reshape(n_members, len(camp_ids))
-    attended = np.stack([np.bincount(kept_units[grid[:, c]], minlength=n_units) for c in range(len(camp_ids))],
-                        axis=1)
+    # rows left out count nowhere: give them the unit of the kept row before (runs stay whole)
+    source_row = np.maximum.accumulate(np.where(kept, np.arange(n_members), -1))
+    source_row[source_row < 0] = int(np.argmax(kept))
+    attended = _per_unit(seen[:cells].reshape(len(camp_ids), n_members), unit_codes[source_row], len(unit_values))
     sub = attended[present].reshape(-1)
     study = pd.DataFrame({
         "unit_id": pd.array(pa.array(unit_values, pa.string()).take(pa.array(np.repeat(present, len(camp_ids)))),
