@@ -236,26 +236,37 @@ def _unit_years(units: pd.DataFrame) -> UnitYears:
 
 
 class UnitYears:
-    """Active units, leaves and grassroots organisations per year (computed once per year)."""
+    """Active units, leaves and grassroots organisations per year (computed once per year).
+
+    Besides Python sets, it gives boolean masks over :attr:`ids` (every unit id, sorted) for
+    vectorised lookups: :meth:`codes` turns ids into positions in :attr:`ids`.
+    """
 
     def __init__(self, units: pd.DataFrame) -> None:
         self._rows = _active_rows(units)
+        self._act: dict[int, pd.DataFrame] = {}
         self._cache: dict[int, tuple[pd.DataFrame, set[str], set[str]]] = {}
         self._levels: dict[tuple[int, str], set[str]] = {}
+        self._masks: dict[tuple[int, str], np.ndarray] = {}
+        self._ids: tuple[np.ndarray, pa.Array] | None = None
+
+    def active(self, year: int) -> pd.DataFrame:
+        """Active rows (unit_id, parent_id, unit_level) of ``year``."""
+        year = int(year)
+        if year not in self._act:
+            a = self._rows
+            act = a[(a["vf"] <= year) & (year <= a["vt"])].drop_duplicates("unit_id")
+            self._act[year] = act[["unit_id", "parent_id", "unit_level"]]
+        return self._act[year]
 
     def _get(self, year: int) -> tuple[pd.DataFrame, set[str], set[str]]:
         year = int(year)
         if year not in self._cache:
-            a = self._rows
-            act = a[(a["vf"] <= year) & (year <= a["vt"])].drop_duplicates("unit_id")
+            act = self.active(year)
             ids = set(act["unit_id"].dropna().astype(str).tolist())
             leaves = ids - set(act["parent_id"].dropna().astype(str).tolist())
-            self._cache[year] = (act[["unit_id", "parent_id", "unit_level"]], ids, leaves)
+            self._cache[year] = (act, ids, leaves)
         return self._cache[year]
-
-    def active(self, year: int) -> pd.DataFrame:
-        """Active rows (unit_id, parent_id, unit_level) of ``year``."""
-        return self._get(year)[0]
 
     def active_ids(self, year: int) -> set[str]:
         """Ids of the units active in ``year``."""
@@ -273,6 +284,48 @@ class UnitYears:
             self._levels[key] = set(act.loc[(act["unit_level"] == level).fillna(False).to_numpy(dtype=bool),
                                             "unit_id"].astype(str).tolist())
         return self._levels[key]
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Every unit id (text), sorted and unique."""
+        return self._id_arrays()[0]
+
+    def _id_arrays(self) -> tuple[np.ndarray, pa.Array]:
+        if self._ids is None:
+            ids = np.unique(self._rows["unit_id"].dropna().astype(str).to_numpy(dtype=object))
+            self._ids = (ids, pa.array(ids.tolist(), type=pa.string()))
+        return self._ids
+
+    def codes(self, values: pd.Series | Iterable) -> np.ndarray:
+        """Position in :attr:`ids` of each value (as text); −1 for a missing or unknown id."""
+        arr = _arrow_text(values)
+        if not len(arr):
+            return np.zeros(0, dtype=np.int64)
+        found = pc.index_in(arr.cast(pa.string()), value_set=self._id_arrays()[1])
+        return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+    def mask_of(self, values: pd.Series | Iterable) -> np.ndarray:
+        """Boolean mask over :attr:`ids`: True for the ids among ``values``."""
+        out = np.zeros(len(self.ids), dtype=bool)
+        c = self.codes(values)
+        out[c[c >= 0]] = True
+        return out
+
+    def mask(self, year: int, what: str) -> np.ndarray:
+        """Boolean mask over :attr:`ids` of the units of ``year`` that are ``active``, a ``leaf``
+        (active, without an active child) or at the unit level ``what`` (e.g. ``co_so``)."""
+        key = (int(year), what)
+        if key not in self._masks:
+            act = self.active(year)
+            if what == "active":
+                m = self.mask_of(act["unit_id"])
+            elif what == "leaf":
+                m = self.mask(year, "active") & ~self.mask_of(act["parent_id"])
+            else:
+                m = self.mask_of(act.loc[(act["unit_level"] == what).fillna(False).to_numpy(dtype=bool),
+                                         "unit_id"])
+            self._masks[key] = m
+        return self._masks[key]
 
 
 def _fact_years(df: pd.DataFrame, table: str, campaigns: pd.DataFrame | None) -> pd.DataFrame:
@@ -341,7 +394,6 @@ def unit_reference_findings(units: pd.DataFrame, facts: dict[str, pd.DataFrame |
     In a restricted run only units of the scope are judged (a unit outside the tree cannot be in a
     subtree: the full run reports it).
     """
-    known = units["unit_id"].dropna().astype(str).unique().tolist()
     uy = _unit_years(units)
     out: list[dict] = []
     for table in FACT_TABLES:
@@ -351,7 +403,8 @@ def unit_reference_findings(units: pd.DataFrame, facts: dict[str, pd.DataFrame |
         fy = _fact_years(df, table, campaigns).dropna(subset=["unit_id", "year"])
         fy = fy[_in_scope_rows(fy, scope)]
         pairs = fy.groupby(["unit_id", "year"], sort=True).size().reset_index(name="n")
-        is_known = str_isin(pairs["unit_id"], known)
+        code = uy.codes(pairs["unit_id"].astype(str))
+        is_known = code >= 0
         unknown = pairs[~is_known]
         for uid, g in unknown.groupby("unit_id", sort=True):
             ys = [int(y) for y in g["year"]]
@@ -359,17 +412,16 @@ def unit_reference_findings(units: pd.DataFrame, facts: dict[str, pd.DataFrame |
                                [{"unit_id": str(uid), "year": y} for y in ys],
                                msg.say("cross.unit_unknown", lang, table=table, unit=uid,
                                        count=int(g["n"].sum()), years=_years_text(ys))))
-        pairs = pairs[is_known]
-        uids = pairs["unit_id"].astype(str).to_numpy(dtype=object)
+        pairs, code = pairs[is_known], code[is_known]
+        uids = uy.ids[code]
         years = pairs["year"].astype(int).to_numpy(dtype=np.int64)
         active = np.zeros(len(pairs), dtype=bool)
         leaf = np.zeros(len(pairs), dtype=bool)
         for y in np.unique(years):
             sel = years == y
-            ids = pd.Series(uids[sel], dtype="string")
-            active[sel] = str_isin(ids, uy.active_ids(int(y)))
+            active[sel] = uy.mask(int(y), "active")[code[sel]]
             if table in LEAF_TABLES:
-                leaf[sel] = str_isin(ids, uy.leaves(int(y)))
+                leaf[sel] = uy.mask(int(y), "leaf")[code[sel]]
         inactive = ~active
         not_leaf = active & ~leaf if table in LEAF_TABLES else np.zeros(len(pairs), dtype=bool)
         for uid, ys in _years_by_unit(uids[inactive], years[inactive]):
@@ -415,32 +467,22 @@ def expected_reporters(units: pd.DataFrame | UnitYears, year: int, table: str) -
     return expected
 
 
-def _reported(df: pd.DataFrame, by: str) -> dict:
-    """Unit ids (as text, a pyarrow array) reporting in ``df`` per value of ``by`` (``year`` as
+def _reported(df: pd.DataFrame, by: str, uy: UnitYears) -> dict:
+    """Mask over ``uy.ids`` of the units reporting in ``df``, per value of ``by`` (``year`` as
     int, else str)."""
     sub = df[[by, "unit_id"]].dropna()
     out: dict = {}
     if not len(sub):
         return out
-    codes, uniq = pd.factorize(sub[by], sort=False)
-    uids = _arrow_text(sub["unit_id"].astype(str))
-    order = np.argsort(codes, kind="stable")
-    ends = np.cumsum(np.bincount(codes, minlength=len(uniq)))
-    ordered = uids.take(pa.array(order))
+    keys, uniq = pd.factorize(sub[by], sort=False)
+    code = uy.codes(sub["unit_id"].astype(str))
     for i, k in enumerate(uniq):
-        part = ordered.slice(int(ends[i - 1]) if i else 0, int(ends[i] - (ends[i - 1] if i else 0)))
+        c = code[(keys == i) & (code >= 0)]
         key = int(k) if by == "year" else str(k)
-        out[key] = pa.concat_arrays([out[key], part]) if key in out else part
+        if key not in out:
+            out[key] = np.zeros(len(uy.ids), dtype=bool)
+        out[key][c] = True
     return out
-
-
-def _not_in(expected: set[str], got: pa.Array | None) -> list[str]:
-    """Sorted members of ``expected`` absent from ``got``."""
-    exp = list(expected)
-    if got is None or not len(got):
-        return sorted(exp)
-    hit = str_isin(pa.array(exp, type=pa.string()), got)
-    return sorted(u for u, h in zip(exp, hit.tolist(), strict=True) if not h)
 
 
 def completeness_findings(units: pd.DataFrame, facts: dict[str, pd.DataFrame | None],
@@ -463,32 +505,37 @@ def completeness_findings(units: pd.DataFrame, facts: dict[str, pd.DataFrame | N
             groups = [(int(y), str(c)) for c, y in zip(campaigns["campaign_id"], campaigns["year"],
                                                        strict=True)
                       if pd.notna(y) and pd.notna(c)]
-            reported = _reported(df, "campaign_id")
+            reported = _reported(df, "campaign_id", uy)
         else:
             groups = [(y, None) for y in sorted(data_years.get(table, set()))]
-            reported = _reported(df, "year")
+            reported = _reported(df, "year", uy)
         for year, campaign in sorted(groups):
             if not scope.has_year(year):
                 continue
-            expected = expected_reporters(uy, year, table)
+            expected = uy.mask(year, "leaf")  # expected_reporters, as a mask over uy.ids
+            if table == "unit_ratings":
+                expected = expected | uy.mask(year, "co_so")
             if scope.units is not None:
-                expected &= scope.units.get(year, frozenset())
-            if not expected:
+                expected = expected & uy.mask_of(list(scope.units.get(year, frozenset())))
+            n_expected = int(expected.sum())
+            if not n_expected:
                 continue
-            missing = _not_in(expected, reported.get(campaign if campaign is not None else year))
-            if not missing:
+            got = reported.get(campaign if campaign is not None else year)
+            missing = uy.ids[expected & ~got] if got is not None else uy.ids[expected]
+            if not len(missing):
                 continue
-            n_rep = len(expected) - len(missing)
-            rate = 100.0 * n_rep / len(expected)
+            missing = missing.tolist()  # sorted: ids are
+            n_rep = n_expected - len(missing)
+            rate = 100.0 * n_rep / n_expected
             camp = msg.word("campaign", lang, campaign=campaign) if campaign else ""
             out.append(finding(
                 "cross.completeness", "critical", table, missing,
                 [{"unit_id": u, "year": year, **({"campaign_id": campaign} if campaign else {})}
                  for u in missing],
                 msg.say("cross.completeness", lang, table=table, year=year, campaign=camp,
-                        reported=n_rep, expected=len(expected), rate=format_pct(rate, 1, lang),
+                        reported=n_rep, expected=n_expected, rate=format_pct(rate, 1, lang),
                         missing_count=len(missing), missing=msg.list_ids(missing, lang)),
-                {"year": year, "campaign_id": campaign, "reported": n_rep, "expected": len(expected),
+                {"year": year, "campaign_id": campaign, "reported": n_rep, "expected": n_expected,
                  "rate_pct": round(rate, 2), "missing": missing}))
     return out
 
@@ -573,37 +620,27 @@ def exemplary_findings(unit_ratings: pd.DataFrame, scope: Scope, lang: str = "vi
     return out
 
 
-def _coded_closure(units: pd.DataFrame, years: list[int]) -> tuple[pd.DataFrame, np.ndarray] | None:
+def _coded_closure(units: pd.DataFrame, years: list[int]) -> tuple[pd.DataFrame, UnitYears] | None:
     """:func:`analysis.hierarchy.closure_all_years` with the ids as integer codes.
 
-    Returns the frame (``year``, ``unit``, ``ancestor``, ``depth``; codes into the returned
-    sorted id array) or None when an id of the closure is not a unit id as text. Inside
-    :func:`shared_tree` each year is computed once.
+    Returns the frame (``year``, ``unit``, ``ancestor``, ``depth``; codes are positions in
+    :attr:`UnitYears.ids`) and the :class:`UnitYears` of ``units``, or None when an id of the
+    closure is not a unit id as text. Inside :func:`shared_tree` each year is computed once.
     """
     c = _shared(units)
     cache: dict[int, pd.DataFrame] = c["closure"] if c is not None else {}
-    ids_arrow = c["ids"] if c is not None else None
-    if ids_arrow is None:
-        ids = np.unique(units["unit_id"].dropna().astype(str).to_numpy(dtype=object))
-        ids_arrow = (ids, pa.array(ids.tolist(), type=pa.string()))
-        if c is not None:
-            c["ids"] = ids_arrow
-    ids, id_values = ids_arrow
+    uy = _unit_years(units)
     todo = [y for y in years if y not in cache]
     if todo:
         cl = hierarchy.closure_all_years(units, todo)
-        unit = pc.index_in(_arrow_text(cl["unit_id"]), value_set=id_values)
-        anc = pc.index_in(_arrow_text(cl["ancestor_id"]), value_set=id_values)
-        if unit.null_count or anc.null_count:
+        unit, anc = uy.codes(cl["unit_id"]), uy.codes(cl["ancestor_id"])
+        if (unit < 0).any() or (anc < 0).any():
             return None
-        coded = pd.DataFrame({"year": cl["year"].to_numpy(dtype=np.int64),
-                              "unit": unit.to_numpy(zero_copy_only=False).astype(np.int64),
-                              "ancestor": anc.to_numpy(zero_copy_only=False).astype(np.int64),
+        coded = pd.DataFrame({"year": cl["year"].to_numpy(dtype=np.int64), "unit": unit, "ancestor": anc,
                               "depth": cl["depth"].to_numpy(dtype=np.int64)})
         for y in todo:
             cache[y] = coded[coded["year"].to_numpy() == y]
-    frame = pd.concat([cache[y] for y in years], ignore_index=True) if years else None
-    return frame, ids
+    return pd.concat([cache[y] for y in years], ignore_index=True), uy
 
 
 def _rollup(facts: pd.DataFrame, units: pd.DataFrame, years: Iterable[int],
@@ -611,7 +648,8 @@ def _rollup(facts: pd.DataFrame, units: pd.DataFrame, years: Iterable[int],
     """Sum leaf ``value_cols`` onto every ancestor (self included unless ``min_depth`` ≥ 1) per
     year, sorted by year, ancestor id and ``extra_keys``.
 
-    The join runs on integer codes of the ids (the closure is coded once per :func:`shared_tree`).
+    The facts are first summed per unit, then joined to the closure on integer codes of the ids
+    (the closure is coded once per :func:`shared_tree`); integer sums do not depend on the order.
     """
     years = sorted({int(y) for y in years})
     if not years or not len(facts):
@@ -624,20 +662,20 @@ def _rollup(facts: pd.DataFrame, units: pd.DataFrame, years: Iterable[int],
         cl = cl.assign(unit_id=cl["unit_id"].astype(str), ancestor_id=cl["ancestor_id"].astype(str))
         j = f.merge(cl[["year", "ancestor_id", "unit_id", "depth"]], on=["year", "unit_id"], how="inner")
         return j.groupby(["year", "ancestor_id", *extra_keys], as_index=False, sort=True)[value_cols].sum()
-    cl, ids = coded
+    cl, uy = coded
     if min_depth:
         cl = cl[cl["depth"].to_numpy() >= min_depth]
-    code = pc.index_in(_arrow_text(facts["unit_id"].astype(str)), value_set=pa.array(ids.tolist(), type=pa.string()))
     f = pd.DataFrame({"year": facts["year"].astype("int64").to_numpy(),
-                      "unit": pc.fill_null(code, -1).to_numpy(zero_copy_only=False).astype(np.int64)})
+                      "unit": uy.codes(facts["unit_id"].astype(str))})
     for k in (*extra_keys, *value_cols):
-        f[k] = facts[k].to_numpy() if not isinstance(facts[k].dtype, pd.api.extensions.ExtensionDtype) \
-            else facts[k].array
+        f[k] = facts[k].array if isinstance(facts[k].dtype, pd.api.extensions.ExtensionDtype) \
+            else facts[k].to_numpy()
     f = f[f["unit"].to_numpy() >= 0]
+    f = f.groupby(["year", "unit", *extra_keys], as_index=False, sort=False)[value_cols].sum()
     j = f.merge(cl[["year", "unit", "ancestor"]], on=["year", "unit"], how="inner")
     g = j.groupby(["year", "ancestor", *extra_keys], as_index=False, sort=True)[value_cols].sum()
     anc = g.pop("ancestor").to_numpy()
-    g.insert(1, "ancestor_id", pd.array(ids[anc], dtype="str") if len(g) else pd.array([], dtype="str"))
+    g.insert(1, "ancestor_id", pd.array(uy.ids[anc], dtype="str"))
     return g
 
 
