@@ -24,6 +24,7 @@ import w1_register  # noqa: E402
 import w3_metrics  # noqa: E402
 import w4_dashboards  # noqa: E402
 import w5_province  # noqa: E402
+import w6_ward_reports  # noqa: E402
 from common import BENCH_DIR, OUT, Result, cached_synth, machine  # noqa: E402
 
 TITLES = {
@@ -32,6 +33,7 @@ TITLES = {
     "3": "Metrics: centre + 63 provinces, all years",
     "4": "Provincial dashboards from national processed data",
     "5": "Province-scale intake of ~1.000 workbooks",
+    "6": "One ward report against the papermill floor; --jobs 2 speed-up (issue 6)",
 }
 
 
@@ -86,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     if "5" in wanted:
         print(f"\n[5] {TITLES['5']}", flush=True)
         w5_province.run(args.quick, results["5"])
+    if "6" in wanted:
+        print(f"\n[6] {TITLES['6']}", flush=True)
+        w6_ward_reports.run(args.quick, results["6"])
     wall = time.perf_counter() - started
     ran = [results[k] for k in sorted(wanted)]
     print(f"\nWhole run: {wall / 60:.1f} min", flush=True)
