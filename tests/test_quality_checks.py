@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+
 import numpy as np
 import pandas as pd
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analysis import hierarchy
 from analysis.quality import checks
 from analysis.quality.rules import rating_valid_mask
 
@@ -144,3 +149,284 @@ def test_data_quality_notebook_is_thin_parameterised_and_stripped() -> None:
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     assert mod.build() == nb  # the committed file is what the tool writes
+
+
+# --- vectorised checks against simple reference implementations ---------------------------------
+#
+# The references below are the per-unit loops the vectorised functions replaced (kept verbatim in
+# spirit: one Python dict per series, one np.median per sibling group); the property tests assert
+# identical findings, figures and messages.
+
+EXAMPLES = 200 if os.environ.get("HOCTAP_SLOW") else 40
+_INDICATORS = ["members", "coverage_members", "member_rank1_share", "unit_rank1_share"]
+
+
+def _consistency_reference(ind: pd.DataFrame, scope: checks.Scope, thresholds: checks.Thresholds,
+                           lang: str = "vi") -> list[dict]:
+    from analysis.quality import messages as msg
+    from analysis.text import format_pct
+
+    out = []
+    for (indicator, unit), g in ind.groupby(["indicator", "unit_id"], sort=True):
+        series = dict(zip(g["year"].astype(int), zip(g["value"], g["base"], strict=True), strict=True))
+        min_base = thresholds.min_subunits if indicator == "unit_rank1_share" else thresholds.min_members
+        for year in sorted(series):
+            prev = [year - 3, year - 2, year - 1]
+            if not scope.has(unit, year) or any(p not in series for p in prev):
+                continue
+            if indicator.endswith("rank1_share") and len({checks._scheme(y) for y in [*prev, year]}) != 1:
+                continue
+            values = [series[p][0] for p in prev]
+            bases = [series[p][1] for p in prev] + [series[year][1]]
+            if min(bases) < min_base:
+                continue
+            mean = float(np.mean(values))
+            value = float(series[year][0])
+            if mean <= 0:
+                continue
+            change = value / mean - 1.0
+            if abs(change) <= thresholds.max_change:
+                continue
+            if indicator != "members" and \
+                    abs(value - mean) <= thresholds.min_share_z * float(checks.share_sd(mean, series[year][1])):
+                continue
+            history = ", ".join(f"{p}: {checks._fmt(indicator, series[p][0], lang)}" for p in prev)
+            sign = "+" if change > 0 else "−"
+            out.append(checks.finding(
+                "trend.consistency", "warning", checks._TABLE_OF[indicator], [unit],
+                [{"unit_id": unit, "year": year}],
+                msg.say("trend.consistency", lang, indicator=msg.indicator_name(indicator, lang), unit=unit,
+                        year=year, value=checks._fmt(indicator, value, lang),
+                        change=sign + format_pct(abs(change) * 100, 1, lang),
+                        mean=checks._fmt(indicator, mean, lang), history=history,
+                        threshold=format_pct(thresholds.max_change * 100, 0, lang)),
+                {"indicator": indicator, "year": year, "value": round(value, 2),
+                 "mean_previous_3": round(mean, 2), "change_pct": round(change * 100, 2),
+                 "previous": {str(p): round(float(series[p][0]), 2) for p in prev}}))
+    return out
+
+
+def _outlier_reference(ind: pd.DataFrame, units: pd.DataFrame, scope: checks.Scope,
+                       thresholds: checks.Thresholds, lang: str = "vi") -> list[dict]:
+    from analysis.quality import messages as msg
+    from analysis.text import format_number
+
+    shares = ind[ind["indicator"].isin(["coverage_members", "member_rank1_share"])
+                 & (ind["base"] >= thresholds.min_sibling_base)]
+    out = []
+    uy = checks.UnitYears(units)
+    for year in sorted(set(shares["year"])):
+        if not scope.has_year(int(year)):
+            continue
+        act = uy.active(int(year))
+        parent = dict(zip(act["unit_id"].astype(str), act["parent_id"], strict=True))
+        sy = shares[shares["year"] == year]
+        sy = sy.assign(parent=sy["unit_id"].map(parent))
+        for (indicator, par), g in sy.dropna(subset=["parent"]).groupby(["indicator", "parent"], sort=True):
+            if len(g) < thresholds.min_siblings:
+                continue
+            med = float(np.median(g["value"]))
+            z = checks.modified_z(g["value"].to_numpy(dtype=float), checks.share_sd(med, g["base"].to_numpy(dtype=float)))
+            for (unit, value), zi in zip(zip(g["unit_id"], g["value"], strict=True), z, strict=True):
+                if abs(zi) <= thresholds.max_z or not scope.has(unit, int(year)):
+                    continue
+                out.append(checks.finding(
+                    "trend.outlier", "warning", checks._TABLE_OF[indicator], [unit],
+                    [{"unit_id": unit, "year": int(year)}],
+                    msg.say("trend.outlier", lang, indicator=msg.indicator_name(indicator, lang),
+                            unit=unit, year=int(year), value=checks._fmt(indicator, value, lang), n=len(g),
+                            parent=par, median=checks._fmt(indicator, med, lang),
+                            z=format_number(float(zi), 1, lang),
+                            threshold=format_number(thresholds.max_z, 1, lang)),
+                    {"indicator": indicator, "year": int(year), "value": round(float(value), 2),
+                     "sibling_median": round(med, 2), "modified_z": round(float(zi), 2),
+                     "siblings": len(g), "parent_id": str(par)}))
+    return out
+
+
+def _same(a: list[dict], b: list[dict]) -> bool:
+    """Equal findings (NaN figures compare equal)."""
+    return json.dumps(a, sort_keys=True, ensure_ascii=False) == json.dumps(b, sort_keys=True, ensure_ascii=False)
+
+
+_share_values = st.one_of(st.sampled_from([0.0, 50.0, 100.0, 33.33]), st.floats(0, 120, allow_nan=False))
+
+
+@st.composite
+def _indicator_frames(draw) -> pd.DataFrame:
+    n_units = draw(st.integers(1, 6))
+    rows = []
+    for indicator in draw(st.lists(st.sampled_from(_INDICATORS), min_size=1, max_size=4, unique=True)):
+        for u in range(n_units):
+            years = draw(st.lists(st.integers(2012, 2025), min_size=1, max_size=10, unique=True))
+            for y in years:
+                base = draw(st.sampled_from([0.0, 5.0, 10.0, 20.0, 60.0, 500.0]))
+                value = draw(st.one_of(_share_values, st.just(base), st.just(float("nan"))))
+                rows.append((y, f"u{u}", indicator, value, base))
+    ind = pd.DataFrame(rows, columns=["year", "unit_id", "indicator", "value", "base"])
+    if draw(st.booleans()) and len(ind):  # a duplicated (indicator, unit, year): the last row counts
+        ind = pd.concat([ind, ind.iloc[[draw(st.integers(0, len(ind) - 1))]].assign(value=7.0)], ignore_index=True)
+    return ind
+
+
+_thresholds = st.builds(checks.Thresholds, max_change=st.sampled_from([0.0, 0.05, 0.33]),
+                        min_members=st.sampled_from([0, 20, 50]), min_subunits=st.sampled_from([0, 10]),
+                        min_share_z=st.sampled_from([0.0, 1.0, 2.0]), max_z=st.sampled_from([0.5, 1.5, 3.5]),
+                        min_siblings=st.sampled_from([1, 3, 5]), min_sibling_base=st.sampled_from([0, 10]))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_indicator_frames(), _thresholds, st.sampled_from(["vi", "en"]), st.booleans())
+def test_consistency_matches_the_per_unit_reference(ind, thresholds, lang, restricted) -> None:
+    scope = checks.Scope(years=(2018, 2021, 2025), units={2018: frozenset({"u0", "u2"}), 2021: frozenset({"u1"}),
+                                                         2025: frozenset({"u0", "u1", "u3"})}) \
+        if restricted else ALL
+    assert _same(checks.consistency_findings(ind, scope, thresholds, lang),
+                 _consistency_reference(ind, scope, thresholds, lang))
+
+
+def _tree(n_parents: int, n_children: int) -> pd.DataFrame:
+    ids = ["r"] + [f"p{i}" for i in range(n_parents)] + [f"p{i}c{j}" for i in range(n_parents) for j in range(n_children)]
+    parents = [None] + ["r"] * n_parents + [f"p{i}" for i in range(n_parents) for _ in range(n_children)]
+    levels = ["cap_tren"] + ["co_so"] * n_parents + ["chi_bo"] * (n_parents * n_children)
+    n = len(ids)
+    return pd.DataFrame({"unit_id": pd.array(ids, dtype="string"), "unit_name": pd.array(ids, dtype="string"),
+                         "parent_id": pd.array(parents, dtype="string"), "unit_level": pd.array(levels, dtype="string"),
+                         "unit_kind": pd.array(["khac"] * n, dtype="string"),
+                         "valid_from_year": pd.array([2010] * n, dtype="Int64"),
+                         "valid_to_year": pd.array([None] * (n - 1) + [2016], dtype="Int64")})
+
+
+@st.composite
+def _sibling_frames(draw) -> tuple[pd.DataFrame, pd.DataFrame]:
+    n_parents, n_children = draw(st.integers(1, 3)), draw(st.integers(1, 8))
+    units = _tree(n_parents, n_children)
+    rows = []
+    for unit in units["unit_id"]:
+        for y in draw(st.lists(st.sampled_from([2015, 2017, 2019]), max_size=3, unique=True)):
+            for indicator in ("coverage_members", "member_rank1_share", "members"):
+                if draw(st.booleans()):
+                    rows.append((y, str(unit), indicator, draw(_share_values),
+                                 draw(st.sampled_from([5.0, 10.0, 40.0, 300.0]))))
+    rows.append((2017, "ghost", "coverage_members", 1.0, 50.0))  # not in the tree: no parent
+    return pd.DataFrame(rows, columns=["year", "unit_id", "indicator", "value", "base"]), units
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_sibling_frames(), _thresholds, st.sampled_from(["vi", "en"]), st.booleans())
+def test_outliers_match_the_per_group_reference(frames, thresholds, lang, restricted) -> None:
+    ind, units = frames
+    scope = checks.Scope(years=(2017, 2019), units={2017: frozenset({"p0c1", "p0c2", "p1c0"}), 2019: frozenset({"p0c0"})}) \
+        if restricted else ALL
+    assert _same(checks.outlier_findings(ind, units, scope, thresholds, lang),
+                 _outlier_reference(ind, units, scope, thresholds, lang))
+
+
+def test_outliers_find_the_one_low_sibling() -> None:
+    units = _tree(1, 6)
+    ind = pd.DataFrame({"year": 2015, "unit_id": [f"p0c{j}" for j in range(6)], "indicator": "coverage_members",
+                        "value": [90.0, 91, 89, 90, 92, 20], "base": [200.0] * 6})
+    out = checks.outlier_findings(ind, units, ALL)
+    assert [(f["unit_ids"], f["values"]["parent_id"], f["values"]["siblings"]) for f in out] == [(["p0c5"], "p0", 6)]
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 4), st.one_of(st.floats(-1e6, 1e6, allow_nan=False), st.just(float("nan")))),
+                max_size=40))
+def test_group_median_is_np_median_of_each_group(pairs) -> None:
+    group = np.array([g for g, _ in pairs], dtype=np.int64)
+    values = np.array([v for _, v in pairs], dtype=float)
+    got = checks.group_median(group, values, 5)
+    for g in range(5):
+        sel = values[group == g]
+        want = float(np.median(sel)) if len(sel) else float("nan")
+        assert (np.isnan(want) and np.isnan(got[g])) or got[g] == want
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.sampled_from([0.0, 1.0, 50.0, 100.0, 12.5]),
+                          st.sampled_from([0.0, 0.0, 0.5, 3.0])), max_size=40))
+def test_modified_z_grouped_is_modified_z_of_each_group(rows) -> None:
+    group = np.array([r[0] for r in rows], dtype=np.int64)
+    values = np.array([r[1] for r in rows], dtype=float)
+    floor = np.array([r[2] for r in rows], dtype=float)
+    z, med = checks.modified_z_grouped(group, values, floor, 4)
+    for g in range(4):
+        sel = group == g
+        if sel.any():
+            assert z[sel].tolist() == checks.modified_z(values[sel], floor[sel]).tolist()
+            assert med[g] == float(np.median(values[sel]))
+
+
+def test_consistency_frame_keeps_the_last_duplicate_and_the_history() -> None:
+    ind = pd.DataFrame({"year": [2011, 2012, 2013, 2014, 2014], "unit_id": "a", "indicator": "members",
+                        "value": [100.0, 110, 90, 200, 150], "base": [100.0, 110, 90, 200, 150]})
+    f = checks.consistency_frame(ind, ALL)
+    assert f[["year", "value", "v3", "v2", "v1"]].to_dict("records") == [
+        {"year": 2014, "value": 150.0, "v3": 100.0, "v2": 110.0, "v1": 90.0}]
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "ç", "long-id-1", ""])), max_size=20),
+       st.sets(st.sampled_from(["a", "ç", "", "zz"])), st.sampled_from(["string", "object", "str"]))
+def test_str_isin_is_astype_str_isin(values, members, dtype) -> None:
+    ser = pd.Series(values, dtype=dtype)
+    want = ser.astype("string").isin(list(members)).fillna(False).to_numpy(dtype=bool)
+    assert checks.str_isin(ser, members).tolist() == want.tolist()
+    assert checks.str_isin(ser, pd.Series(sorted(members), dtype="string")).tolist() == want.tolist()
+
+
+def test_scope_mask_is_has_row_by_row() -> None:
+    df = pd.DataFrame({"unit_id": pd.array(["a", "b", None, "a", "c", "b"], dtype="string"),
+                       "year": pd.array([2014, 2014, 2014, 2015, None, 2016], dtype="Int64")})
+    for scope in (checks.Scope(years=(2014, 2016)),
+                  checks.Scope(years=(2014, 2015), units={2014: frozenset({"a"}), 2015: frozenset({"a", "b"})}),
+                  checks.Scope(units={2016: frozenset({"b"})})):
+        want = [pd.notna(y) and scope.has(u, int(y)) for u, y in zip(df["unit_id"], df["year"], strict=True)]
+        assert scope.mask(df).tolist() == want
+
+
+def test_unit_year_masks_agree_with_the_sets() -> None:
+    uy = checks.UnitYears(_units())
+    for year in (2014, 2015):
+        assert set(uy.ids[uy.mask(year, "active")]) == uy.active_ids(year)
+        assert set(uy.ids[uy.mask(year, "leaf")]) == uy.leaves(year)
+        assert set(uy.ids[uy.mask(year, "co_so")]) == uy.at_level(year, "co_so")
+    assert uy.codes(pd.Series(["c", "zz", None], dtype="string")).tolist() == [uy.ids.tolist().index("c"), -1, -1]
+
+
+def _rollup_reference(facts, units, years, value_cols, extra_keys=()):
+    cl = hierarchy.closure_all_years(units, years)
+    f = facts.assign(year=facts["year"].astype("int64"), unit_id=facts["unit_id"].astype(str))
+    cl = cl.assign(unit_id=cl["unit_id"].astype(str), ancestor_id=cl["ancestor_id"].astype(str))
+    j = f.merge(cl[["year", "ancestor_id", "unit_id"]], on=["year", "unit_id"], how="inner")
+    return j.groupby(["year", "ancestor_id", *extra_keys], as_index=False, sort=True)[value_cols].sum()
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["p0c0", "p0c1", "p1c0", "p1c1", "p1", "ghost"]),
+                          st.sampled_from([2014, 2016, 2017]), st.integers(1, 2), st.integers(0, 50)), max_size=25),
+       st.booleans())
+def test_rollup_matches_the_string_join(rows, shared) -> None:
+    units = _tree(2, 2)
+    facts = pd.DataFrame(rows, columns=["unit_id", "year", "rating_rank", "members_count"]).astype(
+        {"unit_id": "string", "year": "Int64", "rating_rank": "Int64", "members_count": "int64"})
+    want = _rollup_reference(facts, units, [2014, 2016, 2017], ["members_count"], ("rating_rank",))
+    with checks.shared_tree(units) if shared else contextlib.nullcontext():
+        got = checks._rollup(facts, units, [2014, 2016, 2017], ["members_count"], ("rating_rank",))
+        again = checks._rollup(facts, units, [2016], ["members_count"], ("rating_rank",))
+    assert got.astype({"ancestor_id": object}).to_dict("records") == want.astype({"ancestor_id": object}).to_dict("records")
+    assert again.to_dict("records") == got[got["year"] == 2016].reset_index(drop=True).to_dict("records")
+
+
+def test_completeness_and_references_are_the_same_inside_a_shared_tree() -> None:
+    units = _units()
+    ms = _membership([("a", 2014, 10, 0), ("zz", 2014, 1, 0), ("c", 2016, 3, 0), ("r", 2014, 3, 0)])
+    args = (units, {"membership": ms}, None)
+    plain = (checks.completeness_findings(*args, {"membership": {2014, 2016}}, ALL),
+             checks.unit_reference_findings(*args, ALL))
+    with checks.shared_tree(units):
+        shared = (checks.completeness_findings(*args, {"membership": {2014, 2016}}, ALL),
+                  checks.unit_reference_findings(*args, ALL))
+    assert plain == shared
+    assert [f["unit_ids"] for f in plain[0]] == [["b", "c"], ["a", "b"]]
