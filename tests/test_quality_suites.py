@@ -130,3 +130,19 @@ def test_clean_sample_passes_with_great_expectations(capsys, sample_processed: P
     code = cli.main(["validate", "--data", str(sample_processed), "--format", "json"])
     result = json.loads(capsys.readouterr().out)
     assert code == 0 and result["verdict"] == "pass"
+
+
+def test_a_large_full_run_defaults_to_the_native_engine(capsys, monkeypatch, processed_copy: Path) -> None:
+    from analysis.quality import gate
+
+    assert gate.default_engine(False, gate.NATIVE_ABOVE_ROWS) == "ge"
+    assert gate.default_engine(False, gate.NATIVE_ABOVE_ROWS + 1) == "native"
+    assert gate.default_engine(True, 0) == "native"
+    _plant_table_faults(processed_copy)
+    args = ["validate", "--data", str(processed_copy), "--format", "json"]
+    cli.main([*args, "--engine", "native"])
+    forced = json.loads(capsys.readouterr().out)
+    monkeypatch.setattr(gate, "NATIVE_ABOVE_ROWS", 100)  # the sample counts as "national"
+    cli.main(args)
+    chosen = json.loads(capsys.readouterr().out)
+    assert chosen["engine"] == "native" and chosen == forced
