@@ -422,10 +422,13 @@ class _IdShape:
         # one or two strided uint64 loads per row (else: bytes gathered row by row)
         self.strided = self.nbytes >= 8 and 1 <= self.digits <= 16
 
-    def keys(self, arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-        """Integer key of each id of one Arrow array, and whether the id has this shape."""
+    def keys(self, arr: pa.Array, keys: np.ndarray | None = None,
+             ok: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Integer key of each id of one Arrow array, and whether the id has this shape (written
+        into ``keys`` and ``ok`` when given)."""
         n = len(arr)
-        keys, ok = np.zeros(n, np.int64), np.zeros(n, bool)
+        keys = np.empty(n, np.int64) if keys is None else keys
+        ok = np.empty(n, bool) if ok is None else ok
         parts = _string_parts(_as_text(arr))
         scratch = _Scratch(min(n, _BLOCK))
         for lo in range(0, n, _BLOCK):
@@ -536,11 +539,12 @@ def _digit_keys(arr: pa.Array, prefix: bytes, width: int) -> tuple[np.ndarray, n
 def _numbered_keys(ids: pa.ChunkedArray | pa.Array, prefix: str, width: int) -> tuple[np.ndarray, np.ndarray]:
     """Integer key of each id of the given shape (``width`` characters), and whether it has it."""
     shape = _IdShape(prefix, width)
-    chunks = ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]
-    parts = [shape.keys(c) for c in chunks]
-    if not parts:
-        return np.zeros(0, np.int64), np.zeros(0, bool)
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+    keys, ok = np.empty(len(ids), np.int64), np.empty(len(ids), bool)
+    at = 0
+    for chunk in ids.chunks if isinstance(ids, pa.ChunkedArray) else [ids]:
+        shape.keys(chunk, keys[at:at + len(chunk)], ok[at:at + len(chunk)])
+        at += len(chunk)
+    return keys, ok
 
 
 def _numbered_shape(ids: pa.Array) -> tuple[str, int] | None:
@@ -549,7 +553,7 @@ def _numbered_shape(ids: pa.Array) -> tuple[str, int] | None:
     return None if shaped is None else shaped[:2]
 
 
-def _numbered_shape_keys(ids: pa.Array) -> tuple[str, int, np.ndarray] | None:
+def _numbered_shape_keys(ids: pa.Array | pa.ChunkedArray) -> tuple[str, int, np.ndarray] | None:
     """:func:`_numbered_shape` and the keys of the ids (none when they have no such shape)."""
     if len(ids) == 0 or ids.null_count:
         return None
@@ -580,9 +584,11 @@ class _NumberedIndex:
             table = np.full(self.hi - self.lo + 2, -1, dtype=np.int32)
             table[(keys - self.lo)[::-1]] = np.arange(len(keys) - 1, -1, -1, dtype=np.int32)  # first wins
             self.table = table
+            self.repeats = len(keys) - int(np.count_nonzero(table >= 0))
         else:
             self.order = np.argsort(keys, kind="stable").astype(np.int32)
             self.ordered = keys[self.order]
+            self.repeats = int(np.count_nonzero(self.ordered[1:] == self.ordered[:-1]))
 
     def first_positions(self) -> np.ndarray:
         """Position of the first occurrence of each id of the value set (itself unless repeated)."""
@@ -591,7 +597,7 @@ class _NumberedIndex:
         return self.order[np.searchsorted(self.ordered, self.keys)].astype(np.int64)
 
     @classmethod
-    def of(cls, value_set: pa.Array) -> _NumberedIndex | None:
+    def of(cls, value_set: pa.Array | pa.ChunkedArray) -> _NumberedIndex | None:
         shaped = _numbered_shape_keys(value_set)
         return None if shaped is None else cls(*shaped)
 
@@ -733,19 +739,19 @@ def aggregate_year(year: int, registers: Sequence[Source],
 
     # numbered member ids (the usual export): integer keys tell blanks and repeats without hashing,
     # and look up the attendance lists later
-    member_values = members.combine_chunks() if n else pa.array([], pa.string())
-    index = _NumberedIndex.of(member_values) if n else None
+    index = _NumberedIndex.of(members) if n else None
     if index is not None:  # every id has the shape: none is blank
         flag(np.zeros(n, dtype=bool), "member_id_missing")
-        first_pos = index.first_positions()
-        flag(first_pos != np.arange(n), "duplicate_member")
+        flag(index.first_positions() != np.arange(n) if index.repeats else np.zeros(n, dtype=bool),
+             "duplicate_member")
     elif n:
         blank = pc.or_(pc.equal(pc.utf8_length(members), 0), pc.utf8_is_space(members))
         member_missing = pc.fill_null(blank, True).to_numpy(zero_copy_only=False)
         flag(member_missing, "member_id_missing")
         if not _strictly_increasing(members) and \
                 pc.count_distinct(members, mode="only_valid").as_py() < n - members.null_count:  # find them
-            first = pc.index_in(members, options=pc.SetLookupOptions(value_set=member_values, skip_nulls=True))
+            first = pc.index_in(members, options=pc.SetLookupOptions(value_set=members.combine_chunks(),
+                                                                     skip_nulls=True))
             first_pos = pc.fill_null(first, -1).to_numpy(zero_copy_only=False).astype(np.int64)
         else:
             first_pos = np.arange(n)
@@ -856,7 +862,7 @@ def aggregate_year(year: int, registers: Sequence[Source],
         counts[src.file] = {"rows_read": src.table.num_rows, "rows_kept": src.table.num_rows - len(local),
                             "rows_excluded": 0, "rows_quarantined": int(len(local)), "excluded": {}}
 
-    study, att_q, att_counts = _attendance(year, attendances, member_values, index, kept, unit_codes, unit_values,
+    study, att_q, att_counts = _attendance(year, attendances, members, index, kept, unit_codes, unit_values,
                                            present, campaigns, has_register=bool(registers))
     quarantine += att_q
     counts.update(att_counts)
@@ -981,7 +987,7 @@ def _mark_batch(item: tuple[int, pa.RecordBatch], codes: _CampaignCodes, index: 
             np.concatenate([b[2] for b in bad_parts]), n_ok)
 
 
-def _attendance(year: int, attendances: Sequence[Source | Callable[[], Source | None]], member_values: pa.Array,
+def _attendance(year: int, attendances: Sequence[Source | Callable[[], Source | None]], members: pa.ChunkedArray,
                 index: _NumberedIndex | None, kept: np.ndarray,
                 unit_codes: np.ndarray, unit_values: list, present: np.ndarray, campaigns: pd.DataFrame,
                 has_register: bool) -> tuple[pd.DataFrame, list[dict], dict]:
@@ -1003,6 +1009,7 @@ def _attendance(year: int, attendances: Sequence[Source | Callable[[], Source | 
     quarantine: list[dict] = []
     counts: dict[str, dict] = {}
     use_register = has_register and n_members > 0
+    member_values: pa.Array | None = None
     taken = 0
     for item in attendances:
         src = item() if callable(item) else item
@@ -1015,6 +1022,8 @@ def _attendance(year: int, attendances: Sequence[Source | Callable[[], Source | 
         table = pa.table(cols)
         hashed = None
         if use_register and index is None:  # ids of no numbered shape: hash them (threads inside)
+            if member_values is None:
+                member_values = members.combine_chunks()
             hashed = _lookup_hashed(_concat([src], "member_id", pa.string()), member_values)
         codes = _CampaignCodes(camp_ids, all_camps)
         batches = table.to_batches(max_chunksize=BATCH_ROWS)
@@ -1049,10 +1058,14 @@ def _attendance(year: int, attendances: Sequence[Source | Callable[[], Source | 
                             "excluded": {"duplicate_attendance": n_ok - added} if n_ok - added else {}}
     if not taken or not camp_ids or not len(present):
         return pd.DataFrame(), quarantine, counts
-    # rows left out count nowhere: give them the unit of the kept row before (runs stay whole)
-    source_row = np.maximum.accumulate(np.where(kept, np.arange(n_members), -1))
-    source_row[source_row < 0] = int(np.argmax(kept))
-    attended = _per_unit(seen[:cells].reshape(len(camp_ids), n_members), unit_codes[source_row], len(unit_values))
+    if kept.all():
+        row_units = unit_codes
+    else:  # rows left out count nowhere: give them the unit of the kept row before (runs stay whole)
+        source_row = np.where(kept, np.arange(n_members, dtype=np.int32), np.int32(-1))
+        np.maximum.accumulate(source_row, out=source_row)
+        source_row[source_row < 0] = int(np.argmax(kept))
+        row_units = unit_codes[source_row]
+    attended = _per_unit(seen[:cells].reshape(len(camp_ids), n_members), row_units, len(unit_values))
     sub = attended[present].reshape(-1)
     study = pd.DataFrame({
         "unit_id": pd.array(pa.array(unit_values, pa.string()).take(pa.array(np.repeat(present, len(camp_ids)))),
