@@ -259,3 +259,80 @@ def test_numbered_id_lookup_matches_hashing(monkeypatch: pytest.MonkeyPatch, spr
         value_set=value_set, skip_nulls=True)), -1).to_numpy(zero_copy_only=False)
     assert register._lookup_numbered(values, value_set) is not None
     assert fast.tolist() == slow.tolist()
+
+
+# --- the fast paths give what hashing gives ---------------------------------------------------
+
+@pytest.mark.parametrize(("prefix", "digits"), [("M", 8), ("", 8), ("DV", 13), ("ĐV", 6), ("HCM-", 17), ("M", 3),
+                                                 ("X", 16), ("ABCDEFGHIJ", 2)])
+def test_numbered_keys_of_every_shape_match_hashing(prefix: str, digits: int) -> None:
+    # one or two strided words, prefix bytes masked as "0", the row-by-row path (short or long ids)
+    rng = np.random.default_rng(digits)
+    ids = [f"{prefix}{v:0{digits}d}" for v in rng.choice(min(10**digits, 10**6), min(400, 10**digits // 2), replace=False)]
+    value_set = pa.array(ids + ids[:3])  # repeats: the first occurrence wins
+    probe = [rng.choice(ids) for _ in range(600)] + [None, "", prefix, prefix + "0" * (digits + 1),
+                                                     prefix + "x" * digits, prefix + "０" * digits,
+                                                     prefix.lower() + "1" * digits, " " + ids[0][1:], ids[0] + " ",
+                                                     prefix + ":" * digits, prefix + "/" * digits]
+    arr = pa.array(probe, pa.large_string() if digits % 2 else pa.string())
+    values = pa.chunked_array([arr.slice(0, 250), arr.slice(250)])  # sliced chunks (offsets)
+    slow = pa.compute.fill_null(pa.compute.index_in(values, options=pa.compute.SetLookupOptions(
+        value_set=value_set, skip_nulls=True)), -1).to_numpy(zero_copy_only=False)
+    fast = register._lookup_numbered(values, value_set)
+    assert fast is not None
+    assert fast.tolist() == slow.tolist()
+
+
+def _national_like(n: int, ids: list[str], sort_by_unit: bool) -> tuple[pa.Table, pa.Table, pd.DataFrame]:
+    rng = np.random.default_rng(5)
+    n_units = n // 25
+    unit = np.sort(rng.integers(0, n_units, n)) if sort_by_unit else rng.integers(0, n_units, n)
+    units = pd.concat([UNITS, pd.DataFrame({
+        "unit_id": [f"u{i}" for i in range(n_units)], "unit_name": "U", "parent_id": "p", "unit_level": "chi_bo",
+        "unit_kind": "khac", "valid_from_year": pd.array([2010] * n_units, dtype="Int64"),
+        "valid_to_year": pd.array([None] * n_units, dtype="Int64")})], ignore_index=True)
+    unit_ids = [f"u{u}" for u in unit]
+    unit_ids[7] = "nowhere"  # quarantined rows inside runs of one unit
+    unit_ids[n // 2] = " " + unit_ids[n // 2]  # trimmed into its unit
+    t = pa.table({"member_id": pa.array(ids), "unit_id": pa.array(unit_ids),
+                  "is_exempt": pa.array(rng.random(n) < 0.03), "rating_label": pa.array(np.where(rng.random(n) < 0.2, L1, L2))})
+    who = rng.integers(0, n, 3 * n)
+    att_ids = [ids[i] for i in who] + ["M9999999", None, ids[7]]
+    att = pa.table({"member_id": pa.array(att_ids),
+                    "campaign_id": pa.array(list(np.where(rng.random(3 * n) < 0.5, "c1", "c2")) + ["c1", "c2", "x1"])})
+    return t, att, units
+
+
+@pytest.mark.parametrize("sort_by_unit", [True, False])
+def test_numbered_and_hashed_ids_give_the_same_tables(sort_by_unit: bool) -> None:
+    n = 20_000
+    numbered = [f"M{i:07d}" for i in range(n)]
+    numbered[11] = numbered[10]  # a repeated member
+    t, att, units = _national_like(n, numbered, sort_by_unit)
+    fast = aggregate_year(2016, [Source("r", t)], [Source("a", att)], units, CAMPAIGNS)
+    # the same members under ids of no numbered shape: hashed
+    rename = {m: f"dv-{m[::-1]}" for m in numbered}
+    t2 = t.set_column(0, "member_id", pa.array([rename[m] for m in t["member_id"].to_pylist()]))
+    att2 = att.set_column(0, "member_id", pa.array([rename.get(m, m) for m in att["member_id"].to_pylist()]))
+    slow = aggregate_year(2016, [Source("r", t2)], [Source("a", att2)], units, CAMPAIGNS)
+    for name in ("membership", "member_ratings", "study_participation"):
+        pd.testing.assert_frame_equal(getattr(fast, name), getattr(slow, name))
+    assert fast.counts == slow.counts
+    assert fast.counts["a"]["rows_quarantined"] == 3 + att["member_id"].to_pylist()[:3 * n].count(numbered[7])
+    codes = lambda q: sorted(zip(q["reason_code"], [json.loads(v)["rows"] for v in q["raw_values"]], strict=True))  # noqa: E731
+    assert codes(fast.quarantine) == codes(slow.quarantine)
+    assert int(fast.study_participation["members_attended"].sum()) == len(
+        {(m, c) for m, c in zip(att["member_id"].to_pylist()[:3 * n], att["campaign_id"].to_pylist(), strict=False)
+         if m != numbered[7]})
+
+
+def test_attendance_sources_may_be_read_late() -> None:
+    t = reg(member_id=["m1", "m2"], unit_id=["a", "a"], is_exempt=[False, False], rating_label=[None, None])
+    att = reg(member_id=["m1", "m2"], campaign_id=["c1", "c1"])
+    calls = []
+    late = lambda: calls.append(1) or Source("att", att)  # noqa: E731
+    out = aggregate_year(2016, [Source("r", t)], [late, lambda: None], UNITS, CAMPAIGNS)
+    assert calls == [1] and list(out.counts) == ["r", "att"]
+    assert out.study_participation.set_index("campaign_id").loc["c1", "members_attended"] == 2
+    none = aggregate_year(2016, [Source("r", t)], [lambda: None], UNITS, CAMPAIGNS)  # nothing readable
+    assert none.study_participation.empty

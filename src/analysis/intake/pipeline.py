@@ -592,10 +592,11 @@ def _ingest_flat(run: _Run, files: list[_FlatFile], progress: Callable[[str], No
                 _unreadable(run, f.entry, str(exc))
                 continue
             f.row_years = _row_years(table.column("year"), folder_year)
-            years = {int(y) for y in np.unique(f.row_years) if y >= 0}
-            if f.row_years.size and (f.row_years < 0).any():
+            years = _distinct_years(f.row_years)
+            invalid = bool(f.row_years.size) and int(f.row_years.min()) < 0
+            if invalid:
                 _flat_year_problems(run, f)
-            if years == {folder_year} and not (f.row_years < 0).any():
+            if years == {folder_year} and not invalid:
                 f.row_years = None  # the whole file is the folder's year: no filtering
         elif folder_year is not None:
             years = {folder_year}
@@ -669,7 +670,11 @@ def _row_years(col: pa.ChunkedArray, default: int | None) -> np.ndarray:
     """Year of each row from a year column: -1 when missing (and no folder year), -2 when invalid."""
     from analysis.intake.rows import RowError, read_year
 
-    codes, values = register.encode_column(col)
+    single = _single_value(col)
+    if single is not None:  # the usual export: one year in the whole column, no hashing
+        codes, values = np.zeros(len(col), dtype=np.int32), [single[0]]
+    else:
+        codes, values = register.encode_column(col)
     table = []
     for v in values:
         try:
@@ -679,6 +684,25 @@ def _row_years(col: pa.ChunkedArray, default: int | None) -> np.ndarray:
         table.append(default if y is None and default is not None else (-1 if y is None else y))
     table.append(default if default is not None else -1)  # null cells
     return np.asarray(table, dtype=np.int32)[codes]
+
+
+def _single_value(col: pa.ChunkedArray) -> tuple[object] | None:
+    """(value,) when a column without nulls holds one value throughout, else None."""
+    if not len(col) or col.null_count or pa.types.is_dictionary(col.type):
+        return None
+    try:
+        low, high = pc.min_max(col).values()
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        return None
+    return (low.as_py(),) if low == high else None
+
+
+def _distinct_years(row_years: np.ndarray) -> set[int]:
+    if not row_years.size:
+        return set()
+    low, high = int(row_years.min()), int(row_years.max())
+    values = [low] if low == high else np.unique(row_years)
+    return {int(y) for y in values if y >= 0}
 
 
 def _flat_year_problems(run: _Run, f: _FlatFile) -> None:

@@ -275,16 +275,21 @@ def _strictly_increasing(col: pa.ChunkedArray) -> bool:
 
 
 def _clean_texts(values: list) -> list:
-    """NFC, trimmed text of distinct values (vectorised with Arrow); ``values`` itself when that
-    changes nothing (the usual case: no list is rebuilt)."""
+    """NFC, trimmed text of distinct values (vectorised with Arrow)."""
     if not values:
         return []
-    texts = all(type(v) is str for v in values)
-    raw = pa.array(values if texts else [str(v) for v in values], pa.string())
-    arr = pc.utf8_trim_whitespace(pc.utf8_normalize(raw, "NFC"))
-    if texts and pc.all(pc.equal(arr, raw)).as_py():
-        return values
+    arr = pc.utf8_trim_whitespace(pc.utf8_normalize(pa.array([str(v) for v in values], pa.string()), "NFC"))
     return arr.to_pylist()
+
+
+def _already_clean(values: pa.Array) -> bool:
+    """Whether distinct text values are all NFC and trimmed already (:func:`_clean_texts` would
+    change none)."""
+    if not len(values):
+        return True
+    if not pa.types.is_string(values.type) or values.null_count:
+        return False
+    return bool(pc.all(pc.equal(pc.utf8_trim_whitespace(pc.utf8_normalize(values, "NFC")), values)).as_py())
 
 
 def _flag_type(sources: Sequence[Source]) -> pa.DataType:
@@ -295,11 +300,17 @@ def _flag_type(sources: Sequence[Source]) -> pa.DataType:
 
 def encode_column(col: pa.ChunkedArray) -> tuple[np.ndarray, list]:
     """Integer codes (-1 for null; int32) and the distinct values of a column."""
+    codes, dictionary = _encode(col)
+    return codes, dictionary.to_pylist()
+
+
+def _encode(col: pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """:func:`encode_column` with the distinct values as an Arrow array."""
     if not pa.types.is_dictionary(col.type):
         col = pc.dictionary_encode(col)
     if isinstance(col, pa.ChunkedArray):
         if col.num_chunks == 0:
-            return np.empty(0, dtype=np.int32), []
+            return np.empty(0, dtype=np.int32), pa.array([], col.type.value_type)
         col = col.unify_dictionaries()
         dictionary = col.chunk(0).dictionary
         indices = pa.chunked_array([c.indices for c in col.chunks]).combine_chunks()
@@ -307,7 +318,7 @@ def encode_column(col: pa.ChunkedArray) -> tuple[np.ndarray, list]:
         dictionary, indices = col.dictionary, col.indices
     if indices.null_count:
         indices = pc.fill_null(indices, -1)
-    return indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False), dictionary.to_pylist()
+    return indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False), dictionary
 
 
 #: Rows above which a hash lookup is split over threads (Arrow releases the GIL).
@@ -739,10 +750,10 @@ def aggregate_year(year: int, registers: Sequence[Source],
 
     # numbered member ids (the usual export): integer keys tell blanks and repeats without hashing,
     # and look up the attendance lists later
-    index = _NumberedIndex.of(members) if n else None
-    if index is not None:  # every id has the shape: none is blank
+    id_index = _NumberedIndex.of(members) if n else None
+    if id_index is not None:  # every id has the shape: none is blank
         flag(np.zeros(n, dtype=bool), "member_id_missing")
-        flag(index.first_positions() != np.arange(n) if index.repeats else np.zeros(n, dtype=bool),
+        flag(id_index.first_positions() != np.arange(n) if id_index.repeats else np.zeros(n, dtype=bool),
              "duplicate_member")
     elif n:
         blank = pc.or_(pc.equal(pc.utf8_length(members), 0), pc.utf8_is_space(members))
@@ -760,14 +771,15 @@ def aggregate_year(year: int, registers: Sequence[Source],
         first_pos = np.zeros(0, dtype=np.int64)
 
     # units: each distinct value checked once
-    unit_codes, raw_units = encode_column(unit_col) if n else (np.zeros(0, np.int32), [])
-    clean = _clean_texts(raw_units)  # NFC, trimmed: " a" and "a" are one unit
-    if clean == raw_units:
+    unit_codes, unit_dictionary = _encode(unit_col) if n else (np.zeros(0, np.int32), pa.array([], pa.string()))
+    raw_units = unit_dictionary.to_pylist()
+    if _already_clean(unit_dictionary):  # NFC, trimmed: " a" and "a" are one unit
         unit_values = raw_units
     else:
-        index: dict[str, int] = {}
-        remap = np.array([index.setdefault(v, len(index)) for v in clean] + [-1], dtype=np.int32)
-        unit_values = list(index)
+        first_of: dict[str, int] = {}
+        remap = np.array([first_of.setdefault(v, len(first_of)) for v in _clean_texts(raw_units)] + [-1],
+                         dtype=np.int32)
+        unit_values = list(first_of)
         unit_codes = remap[unit_codes]
     unit_state = _unit_states(unit_values, hierarchy.units_in_year(units, year)["unit_id"], units["unit_id"])
     if n:
@@ -862,7 +874,7 @@ def aggregate_year(year: int, registers: Sequence[Source],
         counts[src.file] = {"rows_read": src.table.num_rows, "rows_kept": src.table.num_rows - len(local),
                             "rows_excluded": 0, "rows_quarantined": int(len(local)), "excluded": {}}
 
-    study, att_q, att_counts = _attendance(year, attendances, members, index, kept, unit_codes, unit_values,
+    study, att_q, att_counts = _attendance(year, attendances, members, id_index, kept, unit_codes, unit_values,
                                            present, campaigns, has_register=bool(registers))
     quarantine += att_q
     counts.update(att_counts)
