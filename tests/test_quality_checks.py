@@ -395,6 +395,13 @@ def test_unit_year_masks_agree_with_the_sets() -> None:
     assert uy.codes(pd.Series(["c", "zz", None], dtype="string")).tolist() == [uy.ids.tolist().index("c"), -1, -1]
 
 
+@given(st.lists(st.text(alphabet="aAzZ09-_ăâđêôơưáàảãạếềễ𝔘", min_size=1, max_size=4), min_size=1, max_size=15))
+def test_unit_ids_are_in_python_sort_order(ids) -> None:
+    units = pd.DataFrame({"unit_id": pd.array(ids, dtype="string"), "parent_id": pd.array([None] * len(ids), dtype="string"),
+                          "unit_level": "chi_bo", "valid_from_year": 2010, "valid_to_year": None})
+    assert checks.UnitYears(units).ids.tolist() == sorted(set(ids))
+
+
 def _rollup_reference(facts, units, years, value_cols, extra_keys=()):
     cl = hierarchy.closure_all_years(units, years)
     f = facts.assign(year=facts["year"].astype("int64"), unit_id=facts["unit_id"].astype(str))

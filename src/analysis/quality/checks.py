@@ -292,8 +292,10 @@ class UnitYears:
 
     def _id_arrays(self) -> tuple[np.ndarray, pa.Array]:
         if self._ids is None:
-            ids = np.unique(self._rows["unit_id"].dropna().astype(str).to_numpy(dtype=object))
-            self._ids = (ids, pa.array(ids.tolist(), type=pa.string()))
+            # UTF-8 byte order is code-point order: the order of sorted() on Python strings
+            uniq = pc.unique(_arrow_text(self._rows["unit_id"]).cast(pa.string()).drop_null())
+            values = uniq.take(pc.sort_indices(uniq))
+            self._ids = (np.asarray(values.to_numpy(zero_copy_only=False), dtype=object), values)
         return self._ids
 
     def codes(self, values: pd.Series | Iterable) -> np.ndarray:
