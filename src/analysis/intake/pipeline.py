@@ -772,13 +772,13 @@ class _FlatReads:
         return future.result()
 
     def start_first_year(self, raw_dir: Path) -> None:
-        """Start reading the flat files in the first year folder (best effort: any problem is
-        left to the main pass, which finds and reports it in its order)."""
+        """Start reading the Parquet registers and attendance lists of the first year folder (best
+        effort: any problem is left to the main pass, which finds and reports it in its order)."""
         first: list[tuple[int, bool, Path, str, TableInfo, dict[str, str]]] = []
         try:
             for path in discover(raw_dir):
                 year = layout.year_from_path(path.relative_to(raw_dir).as_posix())
-                if path.suffix.lower() not in TABULAR or year is None:
+                if path.suffix.lower() != ".parquet" or year is None:  # CSV files are many and small
                     continue
                 rel = path.relative_to(raw_dir).as_posix()
                 info = table_info(path, rel)
