@@ -664,7 +664,7 @@ def _read_parquet(path: Path, columns: list[str], dictionary: list[str]):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    groups = pq.ParquetFile(path).metadata.num_row_groups
+    groups = pq.read_metadata(path).num_row_groups
     k = max(1, min(PARQUET_THREADS, os.cpu_count() or 1, groups))
     if k == 1:
         return pq.read_table(path, columns=columns, read_dictionary=dictionary)

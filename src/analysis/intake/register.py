@@ -22,9 +22,14 @@ reason and offending value (unit id, label, campaign id), whose ``raw_values`` J
 ``rows`` (how many raw rows it stands for), the first row numbers and member ids; the manifest
 counts rows, so ``rows_read = rows_kept + rows_excluded + rows_quarantined`` holds per file.
 
-Everything is vectorised (Arrow hash lookups, NumPy ``bincount`` on integer codes, a
-member × campaign bitmap for distinct attendance): no Python loop runs per row. Reading files is
-the caller's job (see :mod:`analysis.intake.pipeline`); these functions take Arrow tables.
+Everything is vectorised (NumPy ``bincount`` on integer codes, a campaign × member bitmap for
+distinct attendance): no Python loop runs per row. Member ids are looked up without hashing
+strings when they are numbered the usual way (``M00012345``: one prefix, one width): the digits
+are read as integers straight from the Arrow buffers (:class:`_NumberedIndex`); other ids are
+hashed by Arrow. A national attendance list (~40 million rows) is looked up and marked in batches
+on two threads. Reading files is the caller's job (see :mod:`analysis.intake.pipeline`); these
+functions take Arrow tables (an attendance list may be given as a callable, taken once the
+register is aggregated, so that the caller can read it meanwhile).
 
 Example:
     >>> import pyarrow as pa, pandas as pd
@@ -958,10 +963,13 @@ def _per_unit(grid: np.ndarray, units: np.ndarray, n_units: int) -> np.ndarray:
 def _mark_batch(item: tuple[int, pa.RecordBatch], codes: _CampaignCodes, index: _NumberedIndex | None,
                 hashed: np.ndarray | None, kept_or_not: np.ndarray, seen: np.ndarray, stride: int,
                 use_register: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
-    """One batch of attendance rows (member id, campaign id) starting at row ``start`` of its file:
-    mark the (campaign, register row) cells of its valid rows in ``seen`` (``stride`` cells per
-    campaign; the last cell is a sink for the other rows); return the positions, status and campaign codes of the invalid rows,
-    and how many were valid. Works in blocks of :data:`_BLOCK` rows in reused buffers."""
+    """One batch of attendance rows (member id, campaign id) starting at row ``start`` of its file.
+
+    Marks the (campaign, register row) cells of its valid rows in ``seen`` (``stride`` cells per
+    campaign; the last cell is a sink for the other rows); returns the positions, status and
+    campaign codes of the invalid rows, and how many were valid. Works in blocks of
+    :data:`_BLOCK` rows in reused buffers.
+    """
     start, batch = item
     n = batch.num_rows
     at, local_code, local_slot = codes.local(batch.column(1))
@@ -1007,7 +1015,7 @@ def _attendance(year: int, attendances: Sequence[Source | Callable[[], Source | 
 
     Each file is read in batches, on up to :data:`THREADS` threads: per batch, the member ids are
     looked up in the register (as integers for numbered ids, see :class:`_NumberedIndex`), and
-    the (register row, campaign) cells of its valid rows are marked in one bitmap; a repeated
+    the (campaign, register row) cells of its valid rows are marked in one bitmap; a repeated
     attendance marks a cell already marked. Only the rows to quarantine are kept per batch.
     """
     camps = campaigns[campaigns["year"] == year]
