@@ -72,7 +72,8 @@ def tables_strategy(draw) -> Tables:
     })
     sp_rows = draw(st.lists(st.tuples(fact_ids, st.sampled_from([*camps["campaign_id"], "nope"]), small,
                                       st.one_of(st.none(), st.booleans()), small, small,
-                                      st.sampled_from([None, "persons", "households"])), max_size=30))
+                                      st.sampled_from([None, "persons", "households"]),
+                                      st.one_of(st.none(), st.integers(0, 3))), max_size=30))
     sp = pd.DataFrame({
         "unit_id": pd.array([r[0] for r in sp_rows], dtype="string"),
         "campaign_id": pd.array([r[1] for r in sp_rows], dtype="string"),
@@ -82,6 +83,7 @@ def tables_strategy(draw) -> Tables:
         "public_target": pd.array([r[4] for r in sp_rows], dtype="Int64"),
         "public_attended": pd.array([r[5] for r in sp_rows], dtype="Int64"),
         "public_basis": pd.array([r[6] for r in sp_rows], dtype="string"),
+        "members_exempt_attended": pd.array([r[7] for r in sp_rows], dtype="Int64"),
     })
     ur_rows = draw(st.lists(st.tuples(fact_ids, st.sampled_from([YEAR, YEAR - 1]),
                                       st.sampled_from([*CODES["unit"], None, "xx"]),
@@ -121,7 +123,8 @@ def ref_coverage(t: Tables, unit_id: str, year: int) -> dict:
     eligible = float((m["members_total"] - m["members_exempt"]).clip(lower=0).sum())
     known = sp["public_target"].notna() & (sp["public_target"] > 0)
     return {"units": (float(held), float(len(leaves)) if len(camps) else 0.0),
-            "members": (float(sp["members_attended"].fillna(0).sum()), eligible * len(camps)),
+            "members": (float(sp["members_attended"].fillna(0).sum()),
+                        eligible * len(camps) + float(sp["members_exempt_attended"].fillna(0).sum())),
             "public": (float(sp.loc[known, "public_attended"].fillna(0).sum()),
                        float(sp.loc[known, "public_target"].sum())),
             "members_total": int(m["members_total"].sum()), "leaves": len(leaves)}

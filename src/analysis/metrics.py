@@ -8,8 +8,10 @@ Conventions (see DESIGN.md, "Conventions that decide figures"):
 
 * ``coverage.units`` — active leaf units under U that held at least one session in the year ÷ active
   leaf units.
-* ``coverage.members`` — Σ members attended ÷ Σ eligible (members − exempt), per campaign and pooled
-  over the year's campaigns. A leaf that did not hold a campaign keeps its eligible members in that
+* ``coverage.members`` — Σ members attended ÷ Σ eligible (members − exempt, plus the exempt members
+  who attended that campaign: HD 01-HD/TW 2016, 13.2 — known when the data give
+  ``members_exempt_attended``, e.g. from a member register), per campaign and pooled over the
+  year's campaigns. A leaf that did not hold a campaign keeps its eligible members in that
   campaign's denominator.
 * ``coverage.public`` — Σ public attended ÷ Σ public target, only where the target is known.
 * rating shares — exclusive (this level) and cumulative (this level or better), exemplary as a
@@ -149,10 +151,10 @@ def coverage_by_campaign(tables: Tables, unit_id: str, year: int) -> pd.DataFram
     camps = campaigns_of_year(tables, year)
     col = {c: i for i, c in enumerate(idx.campaign_ids)}
     units_total = int(idx.leaves[pos])
-    eligible_total = float(idx.eligible[pos])
     rows = []
     for camp in camps.itertuples(index=False):
         j = col[str(camp.campaign_id)]
+        eligible_total = float(idx.eligible[pos] + idx.exempt_attended[pos, j])
         m_att = float(idx.attended[pos, j])
         p_att, p_tgt = float(idx.public_attended[pos, j]), float(idx.public_target[pos, j])
         rows.append({
@@ -183,7 +185,8 @@ def _coverage_at(idx: rollup.YearIndex, pos: int) -> dict[str, Ratio | str]:
     basis = bases[0] if len(bases) == 1 else ("mixed" if bases else "persons")
     return {
         "units": Ratio(float(idx.held_any[pos]), float(idx.leaves[pos]) if n_camps else 0.0),
-        "members": Ratio(float(idx.attended[pos].sum()), float(idx.eligible[pos]) * n_camps),
+        "members": Ratio(float(idx.attended[pos].sum()),
+                         float(idx.eligible[pos]) * n_camps + float(idx.exempt_attended[pos].sum())),
         "public": Ratio(float(idx.public_attended[pos].sum()), float(idx.public_target[pos].sum())),
         "public_basis": basis,
     }

@@ -79,6 +79,8 @@ class YearIndex:
         leaves: Active leaves in each subtree.
         members_total, members_exempt, eligible: Leaf sums (eligible clipped at 0 per leaf).
         attended: Members attended, per unit and campaign (leaf sums).
+        exempt_attended: Exempt members who attended, per unit and campaign (they count in that
+            campaign's denominator, HD 01-HD/TW 13.2); zero when the data do not say.
         held: Leaves that held each campaign; held_any: leaves that held any campaign.
         public_attended, public_target: Where the target is known (> 0), per campaign.
         bases: Public bases seen; basis_rows: known-target rows per basis (subtree counts).
@@ -97,6 +99,7 @@ class YearIndex:
     members_exempt: np.ndarray
     eligible: np.ndarray
     attended: np.ndarray
+    exempt_attended: np.ndarray
     held: np.ndarray
     held_any: np.ndarray
     public_attended: np.ndarray
@@ -237,6 +240,11 @@ def _build(tables: Tables, year: int) -> YearIndex:
     sp, cidx = sp[cidx >= 0], cidx[cidx >= 0]
     spos = leaf_only(_positions(tree, sp["unit_id"]))
     att = _add(n, spos, sp["members_attended"].fillna(0).to_numpy(dtype=np.float64), cidx, k)
+    if "members_exempt_attended" in sp.columns:  # exempt members who attended join the denominator
+        ex_att = _add(n, spos, pd.to_numeric(sp["members_exempt_attended"], errors="coerce").fillna(0)
+                      .to_numpy(dtype=np.float64), cidx, k)
+    else:
+        ex_att = np.zeros((n, k))
     held_rows = _add(n, spos, sp["is_held"].fillna(False).astype(bool).to_numpy(dtype=np.float64), cidx, k)
     held = (held_rows > 0).astype(np.float64)
     held_any = held.any(axis=1).astype(np.float64) if k else np.zeros(n)
@@ -258,7 +266,8 @@ def _build(tables: Tables, year: int) -> YearIndex:
     return YearIndex(
         year=int(year), tree=tree, desc=desc, starts=starts, is_leaf=is_leaf, levels=levels, names=names,
         campaign_ids=campaign_ids, leaves=up(leaf_f), members_total=up(total * leaf_f),
-        members_exempt=up(exempt * leaf_f), eligible=up(eligible * leaf_f), attended=up(att), held=up(held),
+        members_exempt=up(exempt * leaf_f), eligible=up(eligible * leaf_f), attended=up(att),
+        exempt_attended=up(ex_att), held=up(held),
         held_any=up(held_any), public_attended=up(p_att), public_target=up(p_tgt), bases=bases,
         basis_rows=up(basis_rows))
 
