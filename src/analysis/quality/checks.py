@@ -753,10 +753,13 @@ def indicator_frame(units: pd.DataFrame, facts: dict[str, pd.DataFrame | None],
             camps = campaigns.dropna(subset=["year"])
             n_camps = camps.groupby("year")["campaign_id"].nunique()
             s = sp.merge(camps[["campaign_id", "year"]], on="campaign_id", how="inner")
-            s = s.assign(att=s["members_attended"].fillna(0).astype("int64"))
-            sr = _rollup(s[["unit_id", "year", "att"]], units, years, ["att"])
+            ex_att = (s["members_exempt_attended"].fillna(0).astype("int64") if "members_exempt_attended" in s
+                      else 0)
+            s = s.assign(att=s["members_attended"].fillna(0).astype("int64"), ex_att=ex_att)
+            sr = _rollup(s[["unit_id", "year", "att", "ex_att"]], units, years, ["att", "ex_att"])
             j = r.merge(sr, on=["year", "ancestor_id"], how="inner")
-            den = j["eligible"] * j["year"].map(n_camps).fillna(0)
+            # exempt members who attended count in the denominator (HD 01-HD/TW 13.2)
+            den = j["eligible"] * j["year"].map(n_camps).fillna(0) + j["ex_att"]
             ok = den > 0
             parts.append(pd.DataFrame({"year": j["year"][ok], "unit_id": j["ancestor_id"][ok],
                                        "indicator": "coverage_members",
