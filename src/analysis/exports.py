@@ -63,15 +63,19 @@ def write_frames_xlsx(frames: dict[str, pd.DataFrame], path: Path, note: str = "
     ``ghi_chu`` sheet holding ``note``; columns are sized to their content and the header row is
     frozen.
     """
-    with pd.ExcelWriter(path, engine="openpyxl") as xw:
-        for sheet, df in frames.items():
-            neutralise_frame(metrics.round_frame(df)).to_excel(xw, sheet_name=sheet[:31], index=False)
-        pd.DataFrame({"note": [neutralise(note)]}).to_excel(xw, sheet_name="ghi_chu", index=False)
-        for ws in xw.book.worksheets:
-            for col in ws.columns:
-                width = max((len(str(c.value)) for c in col[:200] if c.value is not None), default=8)
-                ws.column_dimensions[col[0].column_letter].width = min(60, max(8, width + 2))
-            ws.freeze_panes = "A2"
+    sheets = {sheet[:31]: neutralise_frame(metrics.round_frame(df)) for sheet, df in frames.items()}
+    sheets["ghi_chu"] = pd.DataFrame({"note": [neutralise(note)]})
+    # xlsxwriter: fast to import and write; text is never turned into formulas or links
+    options = {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    with pd.ExcelWriter(path, engine="xlsxwriter", engine_kwargs={"options": options}) as xw:
+        for sheet, df in sheets.items():
+            df.to_excel(xw, sheet_name=sheet, index=False)
+            ws = xw.sheets[sheet]
+            for i, col in enumerate(df.columns):
+                values = [str(v) for v in df[col].iloc[:200] if v is not None and not pd.isna(v)]
+                width = max([len(str(col)), *(len(v) for v in values)], default=8)
+                ws.set_column(i, i, min(60, max(8, width + 2)))
+            ws.freeze_panes(1, 0)
 
 
 def write_metrics_xlsx(tables: Tables, unit_id: str, year: int, lang: str, path: Path) -> None:
