@@ -152,3 +152,20 @@ def test_raw_folder_is_never_written(sample_raw: Path, tmp_path: Path) -> None:
     before = snapshot()
     main(["ingest", str(raw), "--out", str(tmp_path / "out"), "--quiet"])
     assert snapshot() == before
+
+
+def test_metrics_xlsx_holds_hostile_text_as_text(tmp_path: Path) -> None:
+    import openpyxl
+
+    from analysis.exports import write_frames_xlsx
+
+    evil = '=HYPERLINK("http://evil","x")'
+    path = tmp_path / "metrics.xlsx"
+    write_frames_xlsx({"theo_don_vi": pd.DataFrame({"unit_name": [evil, "http://x.vn", "1,5"], "n": [1, 2, 3]})},
+                      path, note="@SUM(A1)")
+    wb = openpyxl.load_workbook(path)
+    cells = [c for row in wb["theo_don_vi"].iter_rows(min_row=2) for c in row]
+    assert [c.data_type for c in cells] == ["s", "n", "s", "n", "s", "n"]
+    assert cells[0].value == "'" + evil and cells[0].hyperlink is None and cells[2].hyperlink is None
+    assert wb["ghi_chu"]["A2"].value == "'@SUM(A1)" and wb["ghi_chu"]["A2"].data_type == "s"
+    assert wb["theo_don_vi"].freeze_panes == "A2"
