@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--format", choices=("text", "json"), default="text")
     s.add_argument("--lang", choices=("vi", "en"), default="vi")
     s.add_argument("--engine", choices=("ge", "native"),
-                   help="engine of the table suites (default: ge; native for --unit/--year runs)")
+                   help="engine of the table suites (default: ge; native for --unit/--year runs and for "
+                        "tables over 500.000 rows)")
 
     s = sub.add_parser("metrics", help="headline figures of a unit and year")
     s.add_argument("--unit", required=True)
