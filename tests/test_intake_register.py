@@ -336,3 +336,54 @@ def test_attendance_sources_may_be_read_late() -> None:
     assert out.study_participation.set_index("campaign_id").loc["c1", "members_attended"] == 2
     none = aggregate_year(2016, [Source("r", t)], [lambda: None], UNITS, CAMPAIGNS)  # nothing readable
     assert none.study_participation.empty
+
+
+def test_a_list_looked_up_while_read_gives_what_its_table_gives() -> None:
+    n = 20_000
+    numbered = [f"M{i:07d}" for i in range(n)]
+    t, att, units = _national_like(n, numbered, sort_by_unit=True)
+    att = pa.concat_tables([att, pa.table({"member_id": pa.array(["M0000001", "M0000001", "", "M00000012"]),
+                                           "campaign_id": pa.array(["c2", "nope", None, "c1"])})])
+    register_src = Source("r", t)
+    whole = aggregate_year(2016, [register_src], [Source("a", att)], units, CAMPAIGNS)
+    index = register.register_index([t])
+    assert index is not None
+    cuts = [0, 7, len(att) // 2, len(att)]  # three shares, read on threads, batches of any size
+    shares = [(lo, lambda lo=lo, hi=hi: att.slice(lo, hi - lo).to_batches(max_chunksize=1000))
+              for lo, hi in zip(cuts, cuts[1:], strict=False)]
+    looked = register.look_up_attendance("a", len(att), shares, index, n)
+    assert looked.pos.dtype == np.int32 and len(looked.unknown_rows) == 3 + 1  # M9999999, None, "", M00000012
+    streamed = aggregate_year(2016, [register_src], [lambda: looked], units, CAMPAIGNS, member_index=index)
+    for name in ("membership", "member_ratings", "study_participation", "quarantine"):
+        pd.testing.assert_frame_equal(getattr(whole, name), getattr(streamed, name))
+    assert whole.counts == streamed.counts
+
+
+def test_parquet_attendance_is_looked_up_while_read_through_ingest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from analysis.intake import pipeline
+
+    raw = raw_folder(tmp_path)
+    (raw / "2016").mkdir()
+    ids = [f"DV{i:06d}" for i in range(500)]
+    pq.write_table(pa.table({"member_id": ids, "year": [2016] * 500, "unit_id": ["a", "b"] * 249 + ["zz", "a"],
+                             "is_exempt": [False] * 500, "rating_label": [L1, L2] * 250}),
+                   raw / "2016" / "member_register.parquet")
+    rng = np.random.default_rng(3)
+    who = [ids[i] for i in rng.integers(0, 500, 3000)] + ["DV999999", None, "dv000001", ids[498]]
+    pq.write_table(pa.table({"member_id": who, "campaign_id": ["c1", "c2", "c9"] * 1000 + ["c1"] * 4}),
+                   raw / "2016" / "attendance.parquet", row_group_size=700)
+    streamed = ingest(raw, tmp_path / "out1")
+    looked_up = []
+    real = register.look_up_attendance
+    monkeypatch.setattr(register, "look_up_attendance", lambda *a, **k: looked_up.append(1) or real(*a, **k))
+    ingest(raw, tmp_path / "out2")
+    assert looked_up == [1]
+    monkeypatch.setattr(pipeline, "_look_up", lambda spec, index: pipeline.read_table_columns(
+        spec.path, spec.rel, spec.info, spec.columns, pipeline._FLAT_DICTIONARY))  # the whole table
+    whole = ingest(raw, tmp_path / "out3")
+    assert json.loads((tmp_path / "out1" / "manifest.json").read_text(encoding="utf-8")) == \
+        json.loads((tmp_path / "out3" / "manifest.json").read_text(encoding="utf-8"))
+    for name in ("study_participation", "quarantine", "membership"):
+        pd.testing.assert_frame_equal(streamed.tables[name], whole.tables[name])
+    assert set(whole.tables["quarantine"]["reason_code"]) == {
+        "campaign_other_year", "campaign_unknown", "member_quarantined", "member_unknown", "unit_unknown"}

@@ -54,6 +54,7 @@ from analysis.intake.readers import (
     ReadError,
     TableInfo,
     decode_csv_bytes,
+    parquet_shares,
     read_source,
     read_table_columns,
     table_info,
@@ -612,8 +613,17 @@ def _ingest_flat(run: _Run, files: list[_FlatFile], progress: Callable[[str], No
             plan.setdefault(y, []).append(f)
     reads = reads or _FlatReads()
     for year in sorted(plan):
-        for f in plan[year]:  # decoded in the background (the first year's may be under way)
-            reads.start(f.path, f.rel, f.info, _flat_columns(f))
+        # decoded in the background (the first year's may be under way): whole files, or, when no
+        # file is filtered by a year column, the registers first, then each Parquet attendance
+        # list looked up in them while it is read
+        whole = all(f.row_years is None for f in plan[year])
+        if whole:
+            reads.start_year(year, [_spec(f) for f in plan[year] if f.kind == "member_register"],
+                             [_spec(f) for f in plan[year] if f.kind != "member_register"])
+        else:
+            reads.drop_year(year)
+            for f in plan[year]:
+                reads.start(f.path, f.rel, f.info, _flat_columns(f))
         regs, atts = [], []
         for f in plan[year]:
             if f.kind == "member_register":
@@ -625,7 +635,8 @@ def _ingest_flat(run: _Run, files: list[_FlatFile], progress: Callable[[str], No
                 atts.append(_LazySource(run, f, year, reads))
         by_rel = {f.rel: f for f in plan[year]}
         try:
-            result = register.aggregate_year(year, regs, atts, run.units, run.campaigns)
+            result = register.aggregate_year(year, regs, atts, run.units, run.campaigns,
+                                             member_index=reads.member_index(year) if whole else None)
         except ratings.SchemeError as exc:
             for a in atts:
                 a()  # a file that cannot be read is reported as such first
@@ -727,6 +738,25 @@ def _flat_columns(f: _FlatFile) -> dict[str, str]:
     return {k: v for k, v in f.columns.items() if k in _FLAT_COLUMNS[f.kind]}
 
 
+@dataclass(frozen=True)
+class _Spec:
+    """What is read of a flat file."""
+
+    path: Path
+    rel: str
+    info: TableInfo
+    columns: dict[str, str]
+    first_row: int
+
+    @property
+    def key(self) -> tuple:
+        return (str(self.path), tuple(sorted(self.columns.items())), self.first_row)
+
+
+def _spec(f: _FlatFile) -> _Spec:
+    return _Spec(f.path, f.rel, f.info, _flat_columns(f), f.first_row)
+
+
 def _flat_source(f: _FlatFile, year: int, reads: _FlatReads | None = None) -> register.Source:
     wanted = _flat_columns(f)
     table = (reads or _FlatReads()).table(f.path, f.rel, f.info, wanted)
@@ -750,6 +780,10 @@ class _FlatReads:
 
         self.pool = ThreadPoolExecutor(1, thread_name_prefix="hoctap-read")
         self.pending: dict[tuple, object] = {}
+        #: attendance list -> its look-up (a LookedUp, or its table when it could not be looked up)
+        self.looked: dict[tuple, object] = {}
+        #: year -> (the files it was started for, the register index)
+        self.years: dict[int, tuple[tuple, object]] = {}
 
     @staticmethod
     def _key(path: Path, columns: dict[str, str]) -> tuple:
@@ -769,6 +803,50 @@ class _FlatReads:
         future = self.pending.pop(self._key(path, columns), None)
         if future is None:
             return read_table_columns(path, rel, info, columns, _FLAT_DICTIONARY)
+        return future.result()
+
+    def start_year(self, year: int, registers: list[_Spec], attendances: list[_Spec]) -> None:
+        """Read the registers of a year, index their member ids, then look up each Parquet
+        attendance list in them while it is read (:func:`register.look_up_attendance`): its text
+        is never held. Nothing is done when the year was started for the same files already."""
+        files = (tuple(r.key for r in registers), tuple(a.key for a in attendances))
+        started = self.years.get(year)
+        if started is not None and started[0] == files:
+            return
+        self.drop_year(year)  # started for other files
+        for r in registers:
+            self.start(r.path, r.rel, r.info, r.columns)
+        tables = [self.pending[self._key(r.path, r.columns)] for r in registers]
+        index = self.pool.submit(_register_index, tables)
+        self.years[year] = (files, index)
+        for a in attendances:
+            if a.path.suffix.lower() == ".parquet":
+                self.looked[self._key(a.path, a.columns)] = self.pool.submit(_look_up, a, index)
+            else:
+                self.start(a.path, a.rel, a.info, a.columns)
+
+    def drop_year(self, year: int) -> None:
+        """Forget the look-ups started for a year (its files turned out to be others)."""
+        started = self.years.pop(year, None)
+        for key in started[0][1] if started is not None else ():
+            future = self.looked.pop(self._key(Path(key[0]), dict(key[1])), None)
+            if future is not None:
+                future.cancel()
+
+    def member_index(self, year: int) -> register._NumberedIndex | None:
+        """The index of the year's registers built by :meth:`start_year` (None: none)."""
+        started = self.years.get(year)
+        return None if started is None else started[1].result()
+
+    def attendance(self, spec: _Spec) -> register.LookedUp | pa.Table:
+        """An attendance list looked up by :meth:`start_year` (waiting for it), else its table.
+
+        Raises:
+            ReadError: The file cannot be read.
+        """
+        future = self.looked.pop(self._key(spec.path, spec.columns), None)
+        if future is None:
+            return self.table(spec.path, spec.rel, spec.info, spec.columns)
         return future.result()
 
     def start_first_year(self, raw_dir: Path) -> None:
@@ -791,12 +869,62 @@ class _FlatReads:
             return
         if first:
             year = min(f[0] for f in first)
-            for _, _, path, rel, info, wanted in sorted((f for f in first if f[0] == year), key=lambda f: f[:2]):
-                self.start(path, rel, info, wanted)
+            specs = [(is_attendance, _Spec(path, rel, info, wanted, 1))
+                     for y, is_attendance, path, rel, info, wanted in first if y == year]
+            if all(_whole_file(spec, year) for _, spec in specs):
+                self.start_year(year, [s for a, s in specs if not a], [s for a, s in specs if a])
+            else:
+                for _, spec in sorted(specs, key=lambda s: s[0]):
+                    self.start(spec.path, spec.rel, spec.info, spec.columns)
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
         self.pending.clear()
+        self.looked.clear()
+        self.years.clear()
+
+
+def _whole_file(spec: _Spec, folder_year: int) -> bool:
+    """Whether a flat file in a year folder is all of that year (no year column, or one that says
+    only that year), as :func:`_ingest_flat` decides."""
+    year_column = register.map_columns(spec.info.columns).get("year")
+    if year_column is None:
+        return True
+    try:
+        table = read_table_columns(spec.path, spec.rel, spec.info, {"year": year_column}, ("year",))
+    except ReadError:
+        return False
+    row_years = _row_years(table.column("year"), folder_year)
+    return _distinct_years(row_years) == {folder_year} and not (row_years.size and int(row_years.min()) < 0)
+
+
+def _register_index(tables: list) -> register._NumberedIndex | None:
+    """Background task: the index of a year's registers (None when one of them cannot be read:
+    the main pass reports it, and the attendance lists are then read whole)."""
+    try:
+        read = [t.result() for t in tables]
+    except Exception:  # noqa: BLE001 - reported by the main pass
+        return None
+    return register.register_index(read)
+
+
+def _look_up(spec: _Spec, index_future) -> register.LookedUp | pa.Table:
+    """Background task: an attendance list looked up in its year's registers while it is read;
+    its table when its ids are not numbered (or anything goes wrong: the whole read reports it)."""
+    index = index_future.result()
+    if index is not None and {"member_id", "campaign_id"} <= set(spec.columns):
+        import pyarrow.parquet as pq
+
+        try:
+            schema = pq.read_schema(spec.path)
+            if pa.types.is_string(schema.field(spec.columns["member_id"]).type) or \
+                    pa.types.is_large_string(schema.field(spec.columns["member_id"]).type):
+                wanted = {"member_id": spec.columns["member_id"], "campaign_id": spec.columns["campaign_id"]}
+                rows, shares = parquet_shares(spec.path, wanted, ("campaign_id",))
+                return register.look_up_attendance(spec.rel, rows, shares, index, len(index.keys), spec.first_row)
+        except Exception:  # noqa: BLE001 - read whole below, which reports any problem
+            pass
+    return read_table_columns(spec.path, spec.rel, spec.info, spec.columns, _FLAT_DICTIONARY)
 
 
 class _LazySource:
@@ -806,13 +934,18 @@ class _LazySource:
     def __init__(self, run: _Run, f: _FlatFile, year: int, reads: _FlatReads) -> None:
         self.run, self.f, self.year, self.reads = run, f, year, reads
         self.done = False
-        self.source: register.Source | None = None
+        self.source: register.Source | register.LookedUp | None = None
 
-    def __call__(self) -> register.Source | None:
+    def __call__(self) -> register.Source | register.LookedUp | None:
         if not self.done:
             self.done = True
             try:
-                self.source = _flat_source(self.f, self.year, self.reads)
+                if self.f.row_years is None:
+                    got = self.reads.attendance(_spec(self.f))
+                    self.source = got if isinstance(got, register.LookedUp) else \
+                        register.Source(self.f.rel, got, first_row=self.f.first_row)
+                else:
+                    self.source = _flat_source(self.f, self.year, self.reads)
             except ReadError as exc:
                 _unreadable(self.run, self.f.entry, str(exc))
         return self.source

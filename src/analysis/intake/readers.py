@@ -678,6 +678,47 @@ def _read_parquet(path: Path, columns: list[str], dictionary: list[str]):
         return pa.concat_tables(list(pool.map(share, range(k))))
 
 
+def parquet_shares(path: Path, columns: dict[str, str], dictionary: tuple[str, ...] = ()):
+    """A Parquet file's rows as contiguous shares of row groups, each read batch by batch.
+
+    For a consumer that processes rows as they are decoded (no table of the whole file is held):
+    one share per thread (:data:`PARQUET_THREADS`).
+
+    Args:
+        path: The file.
+        columns: Canonical name -> column name in the file; batches have these columns, renamed,
+            in this order.
+        dictionary: Canonical names to keep dictionary-encoded.
+
+    Returns:
+        (rows, [(first row of the share, callable yielding its record batches in order)]).
+    """
+    import os
+
+    import pyarrow.parquet as pq
+
+    meta = pq.read_metadata(path)
+    sizes = [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    k = max(1, min(PARQUET_THREADS, os.cpu_count() or 1, len(sizes)))
+    wanted = list(columns.values())
+    names = list(columns)
+    read_dictionary = [columns[c] for c in dictionary if c in columns]
+
+    def share(groups: range):
+        def batches():
+            with pq.ParquetFile(path, read_dictionary=read_dictionary) as pf:
+                for g in groups:
+                    table = pf.read_row_group(g, columns=wanted, use_threads=False).select(wanted)
+                    yield from table.rename_columns(names).to_batches()
+        return batches
+
+    out = []
+    for i in range(k):
+        groups = range(i * len(sizes) // k, (i + 1) * len(sizes) // k)
+        out.append((sum(sizes[:groups.start]), share(groups)))
+    return int(meta.num_rows), out
+
+
 def read_table_columns(path: Path, rel: str, info: TableInfo, columns: dict[str, str],
                        dictionary: tuple[str, ...] = ()):
     """Read only ``columns`` of a flat file, renamed to their canonical names.

@@ -55,7 +55,7 @@ import csv
 import json
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cache, partial
@@ -717,18 +717,21 @@ _UNIT_REASON = {1: "unit_missing", 2: "unit_unknown", 3: "unit_inactive"}
 
 
 def aggregate_year(year: int, registers: Sequence[Source],
-                   attendances: Sequence[Source | Callable[[], Source | None]],
-                   units: pd.DataFrame, campaigns: pd.DataFrame) -> YearResult:
+                   attendances: Sequence[Source | LookedUp | Callable[[], Source | LookedUp | None]],
+                   units: pd.DataFrame, campaigns: pd.DataFrame,
+                   member_index: _NumberedIndex | None = None) -> YearResult:
     """Aggregate one year of member register and attendance rows into canonical frames.
 
     Args:
         year: The year (register rows and campaigns of this year).
         registers: Register rows of the year, one :class:`Source` per file.
-        attendances: Attendance rows filed under this year, one :class:`Source` per file, or a
-            callable returning it (or None: the file is left out), called once the register is
-            aggregated (so that the caller can still be reading it meanwhile).
+        attendances: Attendance rows filed under this year, one :class:`Source` (or
+            :class:`LookedUp`) per file, or a callable returning it (or None: the file is left
+            out), called once the register is aggregated (so that the caller can still be reading
+            it meanwhile).
         units: Canonical ``units`` table (unit ids active in ``year`` are accepted).
         campaigns: Canonical ``campaigns`` table.
+        member_index: :func:`register_index` of the registers, when the caller has it already.
 
     Returns:
         The frames, aggregated quarantine, findings and per-file row accounting.
@@ -755,7 +758,8 @@ def aggregate_year(year: int, registers: Sequence[Source],
 
     # numbered member ids (the usual export): integer keys tell blanks and repeats without hashing,
     # and look up the attendance lists later
-    id_index = _NumberedIndex.of(members) if n else None
+    id_index = member_index if member_index is not None and len(member_index.keys) == n else \
+        (_NumberedIndex.of(members) if n else None)
     if id_index is not None:  # every id has the shape: none is blank
         flag(np.zeros(n, dtype=bool), "member_id_missing")
         flag(id_index.first_positions() != np.arange(n) if id_index.repeats else np.zeros(n, dtype=bool),
@@ -894,8 +898,8 @@ class _CampaignCodes:
     year's campaigns (-1: not a campaign of the year) and its quarantine reason.
     """
 
-    def __init__(self, camp_ids: list[str], all_camps: set[str]) -> None:
-        self.camp_ids, self.all_camps = camp_ids, all_camps
+    def __init__(self, camp_ids: list[str] | None = None) -> None:
+        self.camp_ids = camp_ids or []
         self.values: list = [None]
         self.slots: list[int] = [-1]
         self.code_of: dict = {}
@@ -926,11 +930,19 @@ class _CampaignCodes:
         return (indices.to_numpy(zero_copy_only=False), np.array([*local, 0], dtype=np.int32),
                 np.array([*slots, -1], dtype=np.int16))
 
-    def reasons(self) -> np.ndarray:
-        """Quarantine reason of each code (for ids that are no campaign of the year)."""
-        return np.array(["campaign_missing"] + [
-            "ok" if str(v) in self.camp_ids else "campaign_other_year" if str(v) in self.all_camps
-            else "campaign_unknown" if str(v).strip() else "campaign_missing" for v in self.values[1:]], dtype=object)
+
+
+def _campaign_reasons(values: list, camp_ids: list[str], all_camps: set[str]) -> np.ndarray:
+    """Quarantine reason of each campaign code (for ids that are no campaign of the year)."""
+    return np.array(["campaign_missing"] + [
+        "ok" if str(v) in camp_ids else "campaign_other_year" if str(v) in all_camps
+        else "campaign_unknown" if str(v).strip() else "campaign_missing" for v in values[1:]], dtype=object)
+
+
+def _campaign_slots(values: list, camp_ids: list[str]) -> np.ndarray:
+    """Slot among the year's campaigns of each campaign code (-1: none)."""
+    return np.array([-1] + [camp_ids.index(str(v)) if str(v) in camp_ids else -1 for v in values[1:]],
+                    dtype=np.int16)
 
 
 #: Rows per batch of the attendance pass (a batch is parsed, looked up and marked at once).
@@ -977,37 +989,215 @@ def _mark_batch(item: tuple[int, pa.RecordBatch], codes: _CampaignCodes, index: 
         return (np.arange(n) + start, np.where(local_slot[at] < 0, 1, 4).astype(np.int8), local_code[at], 0)
     parts = _string_parts(_as_text(batch.column(0))) if index is not None else None
     s = _Scratch(min(n, _BLOCK))
-    sink = len(seen) - 1
     bad_parts = []
     n_ok = 0
     for lo in range(0, n, _BLOCK):
         hi = min(n, lo + _BLOCK)
-        m = hi - lo
         pos = index.block(parts, lo, hi, s) if index is not None else hashed[start + lo:start + hi]
-        slot, ok, other, cell = s.slot[:m], s.b1[:m], s.b2[:m], s.lens[:m]
+        slot = s.slot[:hi - lo]
         np.take(local_slot, at[lo:hi], out=slot)
-        np.take(kept_or_not, pos, out=ok)  # pos -1 (unknown) -> last entry (False)
-        np.greater_equal(slot, 0, out=other)
-        np.logical_and(ok, other, out=ok)
-        np.multiply(slot, stride, out=cell, dtype=np.int64)  # campaign-major: one row per campaign
-        np.add(cell, pos, out=cell, dtype=np.int64)
-        np.logical_not(ok, out=other)
-        np.copyto(cell, sink, where=other)
-        seen[cell] = True  # one scatter, duplicates vanish
-        k = int(np.count_nonzero(ok))
+        k, bad, status = _mark_block(pos, slot, kept_or_not, seen, stride, s)
         n_ok += k
-        if k < m:
-            bad = np.flatnonzero(other)
-            # status: 1 campaign problem, 2 member unknown, 3 member's register row quarantined
-            status = np.where(slot[bad] < 0, 1, np.where(pos[bad] < 0, 2, 3)).astype(np.int8)
+        if bad is not None:
             bad_parts.append((bad + (start + lo), status, local_code[at[lo + bad]]))
+    return _bad_rows(bad_parts, n_ok)
+
+
+def register_index(tables: Sequence[pa.Table]) -> _NumberedIndex | None:
+    """The index of the member ids of a year's registers (tables in the order given to
+    :func:`aggregate_year`) when they are numbered ids, for :func:`look_up_attendance`."""
+    members = _concat([Source("", t) for t in tables], "member_id", pa.string())
+    return _NumberedIndex.of(members) if len(members) else None
+
+
+@dataclass
+class LookedUp:
+    """An attendance list already looked up in the register of its year (see
+    :func:`look_up_attendance`): per row, the register position and campaign code instead of text.
+
+    Attributes:
+        file: Path relative to the raw folder.
+        rows: Rows of the file.
+        pos: Register row (int32) of each row's member, -1 when absent or not an id of the shape.
+        code: Campaign code (int16) of each row: an index into ``campaigns`` (0: missing).
+        campaigns: Campaign id of each code.
+        unknown_rows: The rows (ascending) whose member is absent, and ``unknown_ids`` their ids.
+        members: Register rows the list was looked up in (a check).
+        first_row: Row number of the first row.
+    """
+
+    file: str
+    rows: int
+    pos: np.ndarray
+    code: np.ndarray
+    campaigns: list
+    unknown_rows: np.ndarray
+    unknown_ids: pa.Array
+    members: int
+    first_row: int = 1
+
+
+def look_up_attendance(file: str, rows: int, shares: Sequence[tuple[int, Callable[[], Iterable[pa.RecordBatch]]]],
+                       index: _NumberedIndex, members: int, first_row: int = 1) -> LookedUp:
+    """Look up the member ids of an attendance list in a register while it is read (no row's text
+    is kept but for absent members), one thread per share of its batches.
+
+    Args:
+        file: Path relative to the raw folder.
+        rows: Rows of the file.
+        shares: (first row, batches of ``member_id, campaign_id`` in file order) covering the file.
+        index: The register's numbered ids (:class:`_NumberedIndex`).
+        members: Register rows (a check for :func:`aggregate_year`).
+        first_row: Row number of the first row.
+
+    Raises:
+        ValueError: The batches do not cover the rows, or name more than 32767 campaign ids (the
+            caller then reads the list whole).
+    """
+    pos = np.empty(rows, dtype=np.int32)
+    code = np.empty(rows, dtype=np.int16)  # a list naming more campaign ids than this is refused
+    codes = _CampaignCodes()
+    unknown: list[tuple[int, np.ndarray, pa.Array]] = []
+
+    def run(share: tuple[int, Callable[[], Iterable[pa.RecordBatch]]]) -> int:
+        start, batches = share
+        at = start
+        scratch = _Scratch()
+        for batch in batches():
+            n = batch.num_rows
+            if at + n > rows:
+                raise ValueError(f"{file}: more rows than announced")
+            where, local_code, _ = codes.local(batch.column(1))
+            if len(codes.values) > np.iinfo(np.int16).max:
+                raise ValueError(f"{file}: too many distinct campaign ids to look up")
+            np.take(local_code, where, out=code[at:at + n])
+            ids = _as_text(batch.column(0))
+            parts = _string_parts(ids)
+            for lo in range(0, n, _BLOCK):
+                hi = min(n, lo + _BLOCK)
+                pos[at + lo:at + hi] = index.block(parts, lo, hi, scratch)
+            miss = np.flatnonzero(pos[at:at + n] < 0)
+            if len(miss):
+                unknown.append((at, miss, ids.take(pa.array(miss)).cast(pa.string())))
+            at += n
+        return at - start
+
+    threads = min(_threads(), len(shares))
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            done = sum(pool.map(run, shares))
+    else:
+        done = sum(run(share) for share in shares)
+    if done != rows or [s[0] for s in shares] != sorted(s[0] for s in shares):
+        raise ValueError(f"{file}: {done} rows read of {rows}")
+    unknown.sort(key=lambda u: u[0])
+    unknown_rows = np.concatenate([at + miss for at, miss, _ in unknown]) if unknown else np.zeros(0, np.int64)
+    unknown_ids = pa.concat_arrays([ids for _, _, ids in unknown]) if unknown else pa.array([], pa.string())
+    return LookedUp(file, rows, pos, code, list(codes.values), unknown_rows.astype(np.int64), unknown_ids, members,
+                    first_row)
+
+
+def _mark_block(pos: np.ndarray, slot: np.ndarray, kept_or_not: np.ndarray, seen: np.ndarray, stride: int,
+                s: _Scratch) -> tuple[int, np.ndarray | None, np.ndarray | None]:
+    """Mark the (campaign, register row) cells of the valid rows of one block in ``seen``.
+
+    Returns:
+        (valid rows, positions in the block of the invalid ones and their status — 1 campaign
+        problem, 2 member unknown, 3 member's register row quarantined — or None, None).
+    """
+    m = len(pos)
+    ok, other, cell = s.b1[:m], s.b2[:m], s.lens[:m]
+    np.take(kept_or_not, pos, out=ok)  # pos -1 (unknown) -> last entry (False)
+    np.greater_equal(slot, 0, out=other)
+    np.logical_and(ok, other, out=ok)
+    np.multiply(slot, stride, out=cell, dtype=np.int64)  # campaign-major: one row per campaign
+    np.add(cell, pos, out=cell, dtype=np.int64)
+    np.logical_not(ok, out=other)
+    np.copyto(cell, len(seen) - 1, where=other)  # the sink
+    seen[cell] = True  # one scatter, duplicates vanish
+    k = int(np.count_nonzero(ok))
+    if k == m:
+        return k, None, None
+    bad = np.flatnonzero(other)
+    return k, bad, np.where(slot[bad] < 0, 1, np.where(pos[bad] < 0, 2, 3)).astype(np.int8)
+
+
+def _mark_looked_up(item: tuple[int, int], looked: LookedUp, slot_of: np.ndarray, kept_or_not: np.ndarray,
+                    seen: np.ndarray, stride: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """:func:`_mark_batch` for rows ``start:start + n`` of a :class:`LookedUp` list."""
+    start, n = item
+    s = _Scratch(min(n, _BLOCK))
+    bad_parts = []
+    n_ok = 0
+    for lo in range(start, start + n, _BLOCK):
+        hi = min(start + n, lo + _BLOCK)
+        slot = s.slot[:hi - lo]
+        np.take(slot_of, looked.code[lo:hi], out=slot)
+        k, bad, status = _mark_block(looked.pos[lo:hi], slot, kept_or_not, seen, stride, s)
+        n_ok += k
+        if bad is not None:
+            bad_parts.append((bad + lo, status, looked.code[bad + lo]))
+    return _bad_rows(bad_parts, n_ok)
+
+
+def _bad_rows(bad_parts: list, n_ok: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     if not bad_parts:
         return np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0, np.int32), n_ok
-    return (np.concatenate([b[0] for b in bad_parts]), np.concatenate([b[1] for b in bad_parts]),
+    return (np.concatenate([b[0] for b in bad_parts]).astype(np.int64), np.concatenate([b[1] for b in bad_parts]),
             np.concatenate([b[2] for b in bad_parts]), n_ok)
 
 
-def _attendance(year: int, attendances: Sequence[Source | Callable[[], Source | None]], members: pa.ChunkedArray,
+def _looked_up_source(looked: LookedUp, bad: np.ndarray, members: pa.ChunkedArray) -> Source:
+    """The member ids of the given rows of a looked-up list (as a :class:`Source` of these rows
+    only, for :func:`quarantine_entries`): a found member's id is its register id."""
+    at = looked.pos[bad]
+    known = at >= 0
+    found = members.take(pa.array(at[known])).combine_chunks() if known.any() else pa.array([], pa.string())
+    absent = looked.unknown_ids.take(pa.array(np.searchsorted(looked.unknown_rows, bad[~known])))
+    order = np.concatenate([np.flatnonzero(known), np.flatnonzero(~known)])
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+    ids = pa.concat_arrays([found.cast(pa.string()), absent.cast(pa.string())]).take(pa.array(inverse))
+    return Source(looked.file, pa.table({"member_id": ids}), row_numbers=bad + looked.first_row)
+
+
+def _attendance_looked_up(looked: LookedUp, year: int, camp_ids: list[str], all_camps: set[str],
+                          members: pa.ChunkedArray, kept_or_not: np.ndarray, seen: np.ndarray, cells: int,
+                          counts: dict[str, dict]) -> list[dict]:
+    """The marking pass of :func:`_attendance` for a list already looked up in the register."""
+    n_members = len(kept_or_not) - 1
+    if looked.members != n_members:
+        raise ValueError(f"{looked.file}: looked up in a register of {looked.members} rows, not {n_members}")
+    slot_of = _campaign_slots(looked.campaigns, camp_ids)
+    work = [(lo, min(BATCH_ROWS, looked.rows - lo)) for lo in range(0, looked.rows, BATCH_ROWS)]
+    mark = partial(_mark_looked_up, looked=looked, slot_of=slot_of, kept_or_not=kept_or_not, seen=seen,
+                   stride=n_members)
+    before = int(np.count_nonzero(seen[:cells]))
+    threads = min(_threads(), len(work))
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            parts = list(pool.map(mark, work))
+    else:
+        parts = [mark(w) for w in work]
+    added = int(np.count_nonzero(seen[:cells])) - before
+    n_ok = sum(p[3] for p in parts)
+    bad, status, code = _bad_rows([p[:3] for p in parts if len(p[0])], n_ok)[:3]
+    out = []
+    if len(bad):
+        reasons = np.where(status == 1, _campaign_reasons(looked.campaigns, camp_ids, all_camps)[code],
+                           _BY_STATUS[status])
+        values = np.array(looked.campaigns, dtype=object)[code]
+        out = quarantine_entries(_looked_up_source(looked, bad, members), np.arange(len(bad)), reasons, values,
+                                 lambda c, v: REASONS[c].format(value=v, year=year), "study_participation",
+                                 "campaign_id")
+    counts[looked.file] = {"rows_read": looked.rows, "rows_kept": added, "rows_excluded": n_ok - added,
+                           "rows_quarantined": int(len(bad)),
+                           "excluded": {"duplicate_attendance": n_ok - added} if n_ok - added else {}}
+    return out
+
+
+def _attendance(year: int, attendances: Sequence[Source | LookedUp | Callable[[], Source | LookedUp | None]],
+                members: pa.ChunkedArray,
                 index: _NumberedIndex | None, kept: np.ndarray,
                 unit_codes: np.ndarray, unit_values: list, present: np.ndarray, campaigns: pd.DataFrame,
                 has_register: bool) -> tuple[pd.DataFrame, list[dict], dict]:
@@ -1036,6 +1226,10 @@ def _attendance(year: int, attendances: Sequence[Source | Callable[[], Source | 
         if src is None:  # could not be read (reported by the caller)
             continue
         taken += 1
+        if isinstance(src, LookedUp):
+            quarantine += _attendance_looked_up(src, year, camp_ids, all_camps, members, kept_or_not, seen, cells,
+                                                counts)
+            continue
         rows = src.table.num_rows
         cols = {c: src.table.column(c) if c in src.table.column_names else pa.nulls(rows, pa.string())
                 for c in ("member_id", "campaign_id")}
@@ -1045,7 +1239,7 @@ def _attendance(year: int, attendances: Sequence[Source | Callable[[], Source | 
             if member_values is None:
                 member_values = members.combine_chunks()
             hashed = _lookup_hashed(_concat([src], "member_id", pa.string()), member_values)
-        codes = _CampaignCodes(camp_ids, all_camps)
+        codes = _CampaignCodes(camp_ids)
         batches = table.to_batches(max_chunksize=BATCH_ROWS)
         starts = np.cumsum([0] + [b.num_rows for b in batches])[:-1]
 
@@ -1067,8 +1261,8 @@ def _attendance(year: int, attendances: Sequence[Source | Callable[[], Source | 
             code = np.concatenate([p[2] for p in parts])
         else:
             bad, status, code = np.zeros(0, np.int64), np.zeros(0, np.int8), np.zeros(0, np.int32)
-        reasons = np.where(status == 1, codes.reasons()[code], _BY_STATUS[status]) if len(bad) else \
-            np.zeros(0, dtype=object)
+        reasons = np.where(status == 1, _campaign_reasons(codes.values, camp_ids, all_camps)[code],
+                           _BY_STATUS[status]) if len(bad) else np.zeros(0, dtype=object)
         values = np.array(codes.values, dtype=object)[code] if len(bad) else np.zeros(0, dtype=object)
         quarantine += quarantine_entries(src, bad, reasons, values,
                                          lambda code, value: REASONS[code].format(value=value, year=year),
