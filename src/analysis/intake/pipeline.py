@@ -773,6 +773,9 @@ class _FlatReads:
     (``units.csv``, the register aggregation). Reads are started for the first year's files before
     ``units.csv`` is read, and for each year's files when that year begins; a table is handed out
     once (:meth:`table`), so at most the current year's files are held, as without background reads.
+    When no file of the year is filtered by a year column, its Parquet attendance lists are looked
+    up in its registers while they are read (:meth:`start_year`): a national list (~40 million
+    rows) is then never held as text.
     """
 
     def __init__(self) -> None:
