@@ -47,7 +47,8 @@ def run(raw: Path, year: int, out: Path, threads: int = 2) -> None:
                count(*) FILTER (WHERE is_exempt) AS members_exempt
         FROM reg GROUP BY unit_id ORDER BY unit_id) TO '{out / "membership.parquet"}' (FORMAT parquet)""")
     con.execute(f"""COPY (
-        SELECT r.unit_id, a.campaign_id, count(*) AS members_attended
+        SELECT r.unit_id, a.campaign_id, count(*) AS members_attended,
+               count(*) FILTER (WHERE r.is_exempt) AS members_exempt_attended
         FROM read_parquet('{att}') a JOIN reg r ON a.member_id = r.member_id
         GROUP BY r.unit_id, a.campaign_id ORDER BY r.unit_id, a.campaign_id)
         TO '{out / "study_participation.parquet"}' (FORMAT parquet)""")

@@ -16,7 +16,7 @@ from common import BENCH_DIR, GB, HOCTAP, PY, Result, cached_synth, measure, rat
 
 KEYS = {"membership": ["unit_id", "year"], "study_participation": ["unit_id", "campaign_id"],
         "member_ratings": ["unit_id", "year", "rating_code"]}
-VALUES = {"membership": ["members_total", "members_exempt"], "study_participation": ["members_attended"],
+VALUES = {"membership": ["members_total", "members_exempt"], "study_participation": ["members_attended", "members_exempt_attended"],
           "member_ratings": ["members_count", "members_not_assessed"]}
 
 

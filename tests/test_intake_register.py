@@ -48,6 +48,35 @@ def test_membership_counts_kept_members_and_exempt() -> None:
         ["a", 3, 1], ["b", 1, 0]]
 
 
+def test_exempt_members_who_attend_join_the_denominator() -> None:
+    """HD 01-HD/TW 13.2: an exempt member is left out of the denominator unless they attend."""
+    from analysis import metrics, schema
+    from analysis.store import Tables
+
+    t = reg(member_id=["m1", "m2", "m3", "m4", "m5"], unit_id=["a", "a", "a", "a", "b"],
+            is_exempt=[False, True, True, False, False], rating_label=[L1, None, None, L2, L2])
+    att = pa.table({"member_id": ["m1", "m2", "m4", "m2", "m5"], "campaign_id": ["c1", "c1", "c1", "c2", "c2"]})
+    out = aggregate_year(2016, [Source("r", t)], [Source("att", att)], UNITS, CAMPAIGNS)
+    sp = out.study_participation.set_index(["unit_id", "campaign_id"])
+    assert sp.loc[("a", "c1"), ["members_attended", "members_exempt_attended"]].tolist() == [3, 1]
+    assert sp.loc[("a", "c2"), ["members_attended", "members_exempt_attended"]].tolist() == [1, 1]
+    assert sp.loc[("b", "c2"), ["members_attended", "members_exempt_attended"]].tolist() == [1, 0]
+    units = UNITS.astype({"unit_id": "string", "parent_id": "string"})
+    tables = Tables(units=units, campaigns=CAMPAIGNS.assign(start_date=None, document_code=None),
+                    membership=out.membership,
+                    study_participation=schema.conform(out.study_participation, "study_participation"),
+                    unit_ratings=pd.DataFrame({"unit_id": pd.Series(dtype="string"), "year": pd.Series(dtype="Int64"),
+                                               "rating_code": pd.Series(dtype="string"),
+                                               "is_exemplary": pd.Series(dtype="boolean")}),
+                    member_ratings=out.member_ratings)
+    # unit a: 4 members, 2 exempt → 2 eligible; c1: 3 attended over 2 + 1 exempt who came; c2: 1 over 2 + 1
+    by_camp = metrics.coverage_by_campaign(tables, "a", 2016).set_index("campaign_id")
+    assert by_camp.loc["c1", ["members_attended", "members_eligible"]].tolist() == [3, 3]
+    assert by_camp.loc["c2", ["members_attended", "members_eligible"]].tolist() == [1, 3]
+    cov = metrics.coverage(tables, "p", 2016)["members"]
+    assert (cov.numerator, cov.denominator) == (5, (2 + 1) * 2 + 2)  # a and b eligible × 2 campaigns + 2 exempt
+
+
 def test_member_ratings_every_level_and_not_assessed_excludes_exempt() -> None:
     t = reg(member_id=["m1", "m2", "m3", "m4"], unit_id=["a"] * 4, is_exempt=[False, True, False, False],
             rating_label=[L1, None, None, L2])

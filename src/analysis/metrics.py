@@ -628,7 +628,8 @@ def comparable_view(tables: Tables, target_year: int) -> Tables:
                                   ["members_count"])
         member_ratings = levels.merge(na, on=["unit_id", "year"], how="left")[list(tables.member_ratings.columns)]
     sp = tables.study_participation.merge(tables.campaigns[["campaign_id", "year"]], on="campaign_id", how="left")
-    counts = ["members_attended", "members_attended_makeup", "public_target", "public_attended"]
+    counts = [c for c in ("members_attended", "members_attended_makeup", "members_exempt_attended", "public_target",
+                          "public_attended") if c in tables.study_participation.columns]
     held = sp.groupby(["unit_id", "year", "campaign_id"], as_index=False)["is_held"].max() if len(sp) else None
     sp = hierarchy.rebase(sp.drop(columns=["is_held"]), mapping, counts) if len(sp) else sp
     if held is not None:

@@ -14,7 +14,8 @@ workbooks feed:
   members are not assessed: they count in neither (a label on an exempt member is ignored and
   reported as the finding ``exempt_member_rated``);
 * ``study_participation``: per unit of the register × campaign of the year, ``members_attended``
-  = distinct attending members, ``is_held`` = anyone attended.
+  = distinct attending members, ``members_exempt_attended`` = those of them flagged exempt (they
+  join the campaign's denominator), ``is_held`` = anyone attended.
 
 Nothing is lost: every input row is kept, excluded (a repeated attendance of the same member in
 the same campaign) or quarantined. Quarantine entries are **aggregated**: one entry per file,
@@ -884,7 +885,8 @@ def aggregate_year(year: int, registers: Sequence[Source],
                             "rows_excluded": 0, "rows_quarantined": int(len(local)), "excluded": {}}
 
     study, att_q, att_counts = _attendance(year, attendances, members, id_index, kept, unit_codes, unit_values,
-                                           present, campaigns, has_register=bool(registers))
+                                           present, campaigns, has_register=bool(registers),
+                                           exempt=exempt if n else None)
     quarantine += att_q
     counts.update(att_counts)
     return YearResult(membership, member_ratings, study, pd.DataFrame(quarantine), findings, counts,
@@ -1200,8 +1202,11 @@ def _attendance(year: int, attendances: Sequence[Source | LookedUp | Callable[[]
                 members: pa.ChunkedArray,
                 index: _NumberedIndex | None, kept: np.ndarray,
                 unit_codes: np.ndarray, unit_values: list, present: np.ndarray, campaigns: pd.DataFrame,
-                has_register: bool) -> tuple[pd.DataFrame, list[dict], dict]:
+                has_register: bool, exempt: np.ndarray | None = None) -> tuple[pd.DataFrame, list[dict], dict]:
     """Distinct attending members per unit × campaign of ``year`` (one bitmap per campaign).
+
+    ``members_exempt_attended`` counts the attending members flagged exempt (``exempt``, per
+    register row): they join that campaign's denominator (HD 01-HD/TW 2016, 13.2).
 
     Each file is read in batches, on up to :data:`THREADS` threads: per batch, the member ids are
     looked up in the register (as integers for numbered ids, see :class:`_NumberedIndex`), and
@@ -1279,12 +1284,17 @@ def _attendance(year: int, attendances: Sequence[Source | LookedUp | Callable[[]
         np.maximum.accumulate(source_row, out=source_row)
         source_row[source_row < 0] = int(np.argmax(kept))
         row_units = unit_codes[source_row]
-    attended = _per_unit(seen[:cells].reshape(len(camp_ids), n_members), row_units, len(unit_values))
+    grid = seen[:cells].reshape(len(camp_ids), n_members)
+    attended = _per_unit(grid, row_units, len(unit_values))
+    if exempt is not None and len(exempt) == n_members and exempt.any():
+        ex_attended = _per_unit(grid & exempt[None, :], row_units, len(unit_values))[present].reshape(-1)
+    else:
+        ex_attended = np.zeros(len(present) * len(camp_ids), dtype=np.int64)
     sub = attended[present].reshape(-1)
     study = pd.DataFrame({
         "unit_id": pd.array(pa.array(unit_values, pa.string()).take(pa.array(np.repeat(present, len(camp_ids)))),
                             dtype="string"),
         "campaign_id": pd.array(pa.array(camp_ids, pa.string()).take(
             pa.array(np.tile(np.arange(len(camp_ids)), len(present)))), dtype="string"),
-        "is_held": sub > 0, "members_attended": sub})
+        "is_held": sub > 0, "members_attended": sub, "members_exempt_attended": ex_attended})
     return study, quarantine, counts
