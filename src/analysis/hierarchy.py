@@ -411,7 +411,7 @@ def find_hierarchy_problems(units: pd.DataFrame) -> list[dict[str, Any]]:
         return [_problem("missing-columns", [], [],
                          f"Bảng units thiếu cột: {', '.join(missing)}",
                          f"Table units lacks columns: {', '.join(missing)}")]
-    prep = _Prep(units)
+    prep = _prep_for(units)
     frame = prep.frame
     name = prep.name
     problems: list[dict[str, Any]] = []
@@ -747,7 +747,7 @@ def closure_all_years(units: pd.DataFrame, years: Iterable[int]) -> pd.DataFrame
         >>> closure_all_years(u, [2014, 2015]).groupby("year").size().to_dict()
         {2014: 1, 2015: 3}
     """
-    prep = _Prep(units)
+    prep = _prep_for(units)
     cache: dict[bytes, pd.DataFrame] = {}
     parts = []
     for year in sorted({int(y) for y in years}):
@@ -791,7 +791,7 @@ def find_merge_problems(units: pd.DataFrame, merges: pd.DataFrame) -> list[dict[
     if missing:
         return [_problem("merge-columns", [], [], f"Bảng merges thiếu cột: {', '.join(missing)}",
                          f"Table merges lacks columns: {', '.join(missing)}")]
-    prep = _Prep(units)
+    prep = _prep_for(units)
     problems: list[dict[str, Any]] = []
     m = merges[list(_MERGE_COLUMNS)]
     counts = m["from_unit_id"].astype(str).value_counts()
@@ -889,7 +889,7 @@ def comparable_map(units: pd.DataFrame, merges: pd.DataFrame, target_year: int) 
         raise HierarchyError("\n".join(p["message_vi"] for p in problems),
                              "\n".join(p["message_en"] for p in problems), problems)
     target = int(target_year)
-    prep = _Prep(units)
+    prep = _prep_for(units)
     frame = prep.frame[(prep.frame["uc"] >= 0) & ~prep.frame["from_missing"]]
     start = frame["valid_from_year"].to_numpy()
     end = np.minimum(frame["valid_to_year"].to_numpy(), target - 1)
@@ -995,7 +995,7 @@ def unit_name(units: pd.DataFrame, unit_id: str, year: int | None = None) -> str
         ('Cũ', 'Mới')
     """
     _require_columns(units, ("unit_name",), "units")
-    rows = _Prep(units).rows_of(unit_id)
+    rows = _prep_for(units).rows_of(unit_id)
     if rows.empty:
         raise HierarchyError(f"Không có đơn vị '{unit_id}' trong bảng units",
                              f"Unit '{unit_id}' is not in the units table")
