@@ -417,3 +417,71 @@ def test_sibling_outlier(capsys, processed_copy: Path) -> None:
     assert [f["unit_ids"] for f in hits] == [["tan-thanh-tdp05"]]
     assert hits[0]["severity"] == "warning" and hits[0]["values"]["modified_z"] < -3.5
     assert hits[0]["values"]["parent_id"] == "tan-thanh"
+
+
+# ---------------------------------------------------------------------------------------------
+# run_gate_scopes: many scopes from one read, each equal to its own run_gate
+# ---------------------------------------------------------------------------------------------
+
+#: Units at every level of the sample, two per language: the province committee, a grassroots
+#: organisation, a cell merged away in 2020 and the cell it merged into.
+_SCOPE_UNITS = {"vi": ("dbp", "tan-thanh-tdp19"), "en": ("thanh-minh", "tan-thanh-tdp19-20")}
+
+
+def _unit_year_scopes(folder: Path, unit_ids: tuple[str, ...]) -> list[tuple[str, int]]:
+    from analysis import hierarchy
+
+    units = _load(folder, "units")
+    data_years = set(_load(folder, "membership")["year"].astype(int))
+    return [(u, y) for u in unit_ids for y in hierarchy.years_active(units, u) if y in data_years]
+
+
+def _assert_scopes_equal_runs(folder: Path, scopes: list, lang: str) -> dict:
+    from analysis.quality import gate
+
+    batch = gate.run_gate_scopes(folder, scopes, lang=lang, engine="native")
+    assert list(batch) == list(dict.fromkeys(scopes))
+    for unit, year in scopes:
+        alone = gate.run_gate(folder, unit=unit, year=year, lang=lang, engine="native")
+        got = batch[(unit, year)]
+        assert (got.unit, got.year, got.engine) == (unit, year, "native")
+        assert got.findings == alone.findings, (unit, year)
+        assert got.to_json() == alone.to_json(), (unit, year)
+    return batch
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_run_gate_scopes_equals_one_run_per_scope(sample_processed: Path, lang: str) -> None:
+    """Every year of a unit at each level (committee, grassroots organisation, cell) in one batch."""
+    scopes = _unit_year_scopes(sample_processed, _SCOPE_UNITS[lang])
+    assert len(scopes) == {"vi": 13 + 8, "en": 13 + 5}[lang]
+    _assert_scopes_equal_runs(sample_processed, scopes, lang)
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_run_gate_scopes_equals_one_run_per_scope_with_faults(processed_copy: Path, lang: str) -> None:
+    """Planted faults (an outlier, more exempt members than members) reach each scope as in its own
+    run, and only those; open scopes (every year of a unit, every unit of a year) too."""
+    sp = _load(processed_copy, "study_participation")
+    sel = (sp["unit_id"] == "tan-thanh-tdp05") & sp["campaign_id"].str.startswith("2016-")
+    sp.loc[sel, "members_attended"] = 2
+    _save(processed_copy, "study_participation", sp)
+    ms = _load(processed_copy, "membership")
+    ms.loc[(ms["unit_id"] == "thanh-minh-pa-pu") & (ms["year"] == 2023), "members_exempt"] = 999
+    _save(processed_copy, "membership", ms)
+    scopes = [("him-lam", 2016), ("tan-thanh-tdp05", 2016), ("tan-thanh-tdp05", 2017),
+              ("thanh-minh", 2023), ("thanh-minh", 2024), ("dbp", 2016), ("thpt-pdg", None), (None, 2016)]
+    found = _assert_scopes_equal_runs(processed_copy, scopes, lang)
+    checks_of = {s: {f["check"] for f in r.findings} for s, r in found.items()}
+    assert "trend.outlier" in checks_of[("tan-thanh-tdp05", 2016)]
+    assert found[("thanh-minh", 2023)].verdict == "fail"
+    assert checks_of[("thanh-minh", 2023)] != checks_of[("thanh-minh", 2024)]
+
+
+def test_run_gate_scopes_rejects_a_scope_as_run_gate_does(sample_processed: Path) -> None:
+    from analysis.quality import gate
+
+    with pytest.raises(gate.GateInputError, match="không hoạt động"):
+        gate.run_gate_scopes(sample_processed, [("tan-thanh", 2016), ("tan-thanh-tdp19", 2021)])
+    with pytest.raises(gate.GateInputError, match="không hoạt động"):
+        gate.run_gate(sample_processed, unit="tan-thanh-tdp19", year=2021)

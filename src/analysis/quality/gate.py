@@ -34,8 +34,10 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import copy
 import html
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -185,7 +187,9 @@ def _coerce(df: pd.DataFrame, table: str) -> pd.DataFrame | None:
 
 
 def _scope(units: pd.DataFrame, unit: str | None, year: int | None, data_years: list[int],
-           lang: str) -> checks.Scope:
+           lang: str, active_of: Callable[[int], pd.DataFrame] | None = None) -> checks.Scope:
+    """The unit-years of a run; ``active_of(year)`` gives ``checks.active_units(units, year)``."""
+    active_of = active_of or (lambda y: checks.active_units(units, y))
     if year is not None and year not in data_years:
         shown = hierarchy.format_years(data_years) or "—"
         raise GateInputError(f"Không có số liệu năm {year} (các năm có số liệu: {shown})" if lang != "en"
@@ -205,7 +209,7 @@ def _scope(units: pd.DataFrame, unit: str | None, year: int | None, data_years: 
             by_year[y] = frozenset(hierarchy.subtree_ids(units, unit, y))
         except hierarchy.HierarchyError:
             # a broken tree (cycle, missing parent): check what can be found under the unit
-            kids = checks.active_units(units, y)
+            kids = active_of(y)
             found, frontier = {unit}, {unit}
             while frontier:
                 frontier = set(kids.loc[kids["parent_id"].isin(frontier), "unit_id"]) - found
@@ -214,13 +218,16 @@ def _scope(units: pd.DataFrame, unit: str | None, year: int | None, data_years: 
     return checks.Scope(years=tuple(years), units=by_year)
 
 
-def _sibling_context(units: pd.DataFrame, unit: str | None, years: list[int]) -> set[str]:
-    """Units under the parent of ``unit`` in ``years``: the peers the outlier test compares with."""
+def _sibling_context(units: pd.DataFrame, unit: str | None, years: list[int],
+                     active_of: Callable[[int], pd.DataFrame] | None = None) -> set[str]:
+    """Units under the parent of ``unit`` in ``years``: the peers the outlier test compares with
+    (``active_of(year)`` gives ``checks.active_units(units, year)``)."""
     if unit is None:
         return set()
+    active_of = active_of or (lambda y: checks.active_units(units, y))
     out: set[str] = set()
     for y in years:
-        act = checks.active_units(units, y)
+        act = active_of(y)
         parent = act.loc[act["unit_id"] == unit, "parent_id"].dropna()
         if len(parent):
             try:
@@ -300,8 +307,7 @@ def _prepare_frames(raw: dict[str, pd.DataFrame], typed: dict[str, pd.DataFrame 
 
 def _with_eligible(study: pd.DataFrame, campaigns: pd.DataFrame | None,
                    membership: pd.DataFrame | None) -> pd.DataFrame:
-    """Add ``members_eligible``: members − exempt of the unit in the campaign's year, plus the exempt
-    members who attended (``members_exempt_attended``, when known: HD 01-HD/TW 2016, 13.2)."""
+    """Add ``members_eligible`` (members − exempt of the unit in the campaign's year)."""
     if campaigns is None or membership is None or "campaign_id" not in study.columns \
             or "unit_id" not in study.columns:
         return study.assign(members_eligible=pd.array([pd.NA] * len(study), dtype="Int64"))
@@ -312,15 +318,121 @@ def _with_eligible(study: pd.DataFrame, campaigns: pd.DataFrame | None,
     key = study[["unit_id", "campaign_id"]].astype("string").merge(
         camp.astype({"campaign_id": "string"}), on="campaign_id", how="left").merge(
         m[["unit_id", "year", "members_eligible"]], on=["unit_id", "year"], how="left")
-    eligible = key["members_eligible"].astype("Int64").to_numpy()
-    if "members_exempt_attended" in study.columns:  # exempt members who attended join the denominator
-        eligible = eligible + pd.array(study["members_exempt_attended"], dtype="Int64").fillna(0).to_numpy()
-    return study.assign(members_eligible=pd.array(eligible, dtype="Int64"))
+    return study.assign(members_eligible=key["members_eligible"].astype("Int64").to_numpy())
 
 
 # ---------------------------------------------------------------------------------------------
 # The run
 # ---------------------------------------------------------------------------------------------
+
+
+#: Fact tables a run reads filtered to its scope (the scope's units and their siblings, its years
+#: and the three before each).
+_FACT_READS = ("membership", "study_participation", "unit_ratings", "member_ratings", "member_register")
+#: Tables every run validates in full, whatever its scope (their suite outcomes are shared).
+_WHOLE_TABLES = frozenset({"units", "campaigns", "quarantine"})
+_FILTER_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, TypeError, ValueError)
+
+
+class _Inputs:
+    """What every scope judged from one processed folder shares, read or computed once.
+
+    The manifest, the suites, ``units`` and ``campaigns`` (as read and typed), the years with
+    data, ``merges``, ``quarantine``, the fact tables (read whole once as Arrow tables, then cut
+    per scope with the filters a single run would push into its Parquet read), the active units
+    of each year and the native suite outcomes of the tables validated whole
+    (:data:`_WHOLE_TABLES`). A scope never modifies any of it.
+
+    Raises:
+        GateInputError: No processed data, data from another format version, a missing suite or
+            a missing core table.
+    """
+
+    def __init__(self, data_dir: Path, lang: str) -> None:
+        self.data_dir = data_dir
+        try:
+            self.manifest = store.read_manifest(data_dir)
+            self.suites = load_suites()
+        except (store.DataMissingError, SuiteError) as exc:
+            raise GateInputError(str(exc)) from exc
+        for name in schema.CORE_TABLES:
+            if not (data_dir / f"{name}.parquet").is_file():
+                raise GateInputError(f"Thiếu bảng '{name}' trong '{data_dir}': hãy chạy lại 'hoctap ingest'."
+                                     if lang != "en" else
+                                     f"Table '{name}' is missing in '{data_dir}': run 'hoctap ingest' again.")
+        self.raw: dict[str, pd.DataFrame] = {"units": _read(data_dir, "units"),
+                                             "campaigns": _read(data_dir, "campaigns")}
+        self.typed: dict[str, pd.DataFrame | None] = {n: _coerce(self.raw[n], n) for n in ("units", "campaigns")}
+        by_table = {n: _year_values(data_dir, n) for n in ("membership", "unit_ratings", "member_ratings")}
+        by_table["campaigns"] = _year_values(data_dir, "campaigns")
+        self.data_years_by_table = by_table
+        self.data_years = sorted(set().union(*by_table.values()))
+        self._arrow: dict[str, pa.Table | None] = {}
+        self._whole: dict[str, pd.DataFrame | None] = {}
+        self._active: dict[int, pd.DataFrame] = {}
+        self._prepared: dict[str, pd.DataFrame] = {}
+        self._outcomes: dict[str, list[Outcome]] = {}
+        self._tree_findings: dict[str, list[dict]] = {}
+
+    def hierarchy_findings(self, scope: checks.Scope, lang: str) -> list[dict]:
+        """``checks.hierarchy_findings(units, merges, scope, lang)``: the problems of the whole tree are
+        found once, then kept as that function keeps them in a restricted run (a problem naming a
+        unit of the scope, or naming none)."""
+        if lang not in self._tree_findings:
+            self._tree_findings[lang] = checks.hierarchy_findings(self.typed["units"], self.whole("merges"),
+                                                                  checks.Scope(), lang)
+        in_scope = None if scope.units is None else set().union(*scope.units.values())
+        return [copy.deepcopy(f) for f in self._tree_findings[lang]
+                if in_scope is None or not f["unit_ids"] or set(f["unit_ids"]) & in_scope]
+
+    def whole(self, name: str) -> pd.DataFrame | None:
+        """``_read(data_dir, name)``, read once (``merges``, ``quarantine``)."""
+        if name not in self._whole:
+            self._whole[name] = _read(self.data_dir, name)
+        return self._whole[name]
+
+    def fact(self, name: str, filters: list) -> pd.DataFrame | None:
+        """What ``_read(data_dir, name, filters)`` gives, cut from the table read once."""
+        if name not in self._arrow:
+            path = self.data_dir / f"{name}.parquet"
+            self._arrow[name] = pq.read_table(path) if path.is_file() else None
+        table = self._arrow[name]
+        if table is None:
+            return None
+        if filters:
+            with contextlib.suppress(*_FILTER_ERRORS):  # a column of the wrong type: filter after coercion
+                table = table.filter(pq.filters_to_expression(filters))
+        return table.to_pandas(types_mapper=_nullable)
+
+    def active(self, year: int) -> pd.DataFrame:
+        """``checks.active_units(units, year)`` of the typed units, computed once per year."""
+        if year not in self._active:
+            self._active[year] = checks.active_units(self.typed["units"], year)
+        return self._active[year]
+
+    def outcomes(self, checked: dict[str, pd.DataFrame], typed: dict[str, pd.DataFrame | None],
+                 engine: str) -> tuple[dict[str, pd.DataFrame], list[Outcome]]:
+        """The prepared frames of ``checked`` and the outcomes of their suites with ``engine``.
+
+        With the native engine a table of :data:`_WHOLE_TABLES` (the same frame in every scope) is
+        prepared and validated once; the others, and every table with Great Expectations, per call.
+        """
+        if engine != "native":
+            frames = _prepare_frames(checked, typed)
+            return frames, run_suites(frames, {n: self.suites[n] for n in frames}, engine)
+        frames, out = {}, []
+        for name in sorted(checked):
+            if name in _WHOLE_TABLES:
+                if name not in self._prepared:
+                    self._prepared[name] = _prepare_frames({name: checked[name]}, typed)[name]
+                    self._outcomes[name] = run_suites({name: self._prepared[name]}, {name: self.suites[name]},
+                                                      "native")
+                frames[name] = self._prepared[name]
+                out.extend(self._outcomes[name])
+            else:
+                frames[name] = _prepare_frames({name: checked[name]}, typed)[name]
+                out.extend(run_suites({name: frames[name]}, {name: self.suites[name]}, "native"))
+        return {n: frames[n] for n in checked}, out
 
 
 def run_gate(data_dir: Path, unit: str | None = None, year: int | None = None, lang: str = "vi",
@@ -341,42 +453,68 @@ def run_gate(data_dir: Path, unit: str | None = None, year: int | None = None, l
         GateInputError: No processed data, data from another format version, a missing suite, or
             an unknown unit or year.
     """
-    data_dir = Path(data_dir)
-    thresholds = thresholds or checks.Thresholds()
-    try:
-        manifest = store.read_manifest(data_dir)
-        suites = load_suites()
-    except (store.DataMissingError, SuiteError) as exc:
-        raise GateInputError(str(exc)) from exc
-    restricted = unit is not None or year is not None
+    return run_gate_scopes(data_dir, [(unit, year)], lang, engine, thresholds)[(unit, year)]
 
-    for name in schema.CORE_TABLES:
-        if not (data_dir / f"{name}.parquet").is_file():
-            raise GateInputError(f"Thiếu bảng '{name}' trong '{data_dir}': hãy chạy lại 'hoctap ingest'."
-                                 if lang != "en" else
-                                 f"Table '{name}' is missing in '{data_dir}': run 'hoctap ingest' again.")
-    raw: dict[str, pd.DataFrame] = {}
-    raw["units"] = _read(data_dir, "units")
-    raw["campaigns"] = _read(data_dir, "campaigns")
-    typed: dict[str, pd.DataFrame | None] = {n: _coerce(raw[n], n) for n in ("units", "campaigns")}
-    data_years_by_table = {n: _year_values(data_dir, n) for n in ("membership", "unit_ratings",
-                                                                  "member_ratings")}
-    data_years_by_table["campaigns"] = _year_values(data_dir, "campaigns")
-    data_years = sorted(set().union(*data_years_by_table.values()))
+
+def run_gate_scopes(data_dir: Path, scopes: Iterable[tuple[str | None, int | None]], lang: str = "vi",
+                    engine: str | None = "native", thresholds: checks.Thresholds | None = None,
+                    ) -> dict[tuple[str | None, int | None], GateResult]:
+    """The gate of many (unit, year) scopes of one folder, reading and sharing its inputs once.
+
+    Each result equals ``run_gate(data_dir, unit, year, lang, engine, thresholds)`` (:func:`run_gate`
+    is this function with one scope): the manifest, suites, units, campaigns, fact tables, unit
+    trees, active units, closures and the suite outcomes of the tables validated whole are loaded
+    or computed once, then every scope is judged on its own. Used by ``hoctap report --all``
+    (:func:`analysis.reports.batch_validations`).
+
+    Args:
+        data_dir: Processed folder (``hoctap ingest`` output).
+        scopes: (unit, year) pairs; ``None`` for no restriction, as in :func:`run_gate`.
+        lang: ``"vi"`` or ``"en"`` for messages.
+        engine: As in :func:`run_gate` (``None``: :func:`default_engine`).
+        thresholds: Parameters of the over-time checks.
+
+    Returns:
+        One :class:`GateResult` per distinct scope.
+
+    Raises:
+        GateInputError: As :func:`run_gate` would for the folder or for any scope.
+
+    Example:
+        >>> res = run_gate_scopes(Path("data/processed"), [("tan-thanh", 2023), ("dbp", 2024)])  # doctest: +SKIP
+        >>> res[("tan-thanh", 2023)].to_json() == run_gate(Path("data/processed"), "tan-thanh", 2023).to_json()  # doctest: +SKIP
+        True
+    """
+    todo = list(dict.fromkeys((u, None if y is None else int(y)) for u, y in scopes))
+    inputs = _Inputs(Path(data_dir), lang)
+    thresholds = thresholds or checks.Thresholds()
+    units_t = inputs.typed["units"]
+    # the active units and the closure of the tree are computed once for all checks and scopes
+    with checks.shared_tree(units_t) if units_t is not None else contextlib.nullcontext():
+        return {(u, y): _judge(inputs, u, y, lang, engine, thresholds) for u, y in todo}
+
+
+def _judge(inputs: _Inputs, unit: str | None, year: int | None, lang: str, engine: str | None,
+           thresholds: checks.Thresholds) -> GateResult:
+    """The gate of one scope on inputs read once (see :func:`run_gate_scopes`)."""
+    restricted = unit is not None or year is not None
+    raw: dict[str, pd.DataFrame] = dict(inputs.raw)
+    typed: dict[str, pd.DataFrame | None] = dict(inputs.typed)
+    data_years_by_table, data_years = inputs.data_years_by_table, inputs.data_years
     units_t = typed["units"]
     if restricted:
         if units_t is None:
             raise GateInputError("Bảng units hỏng (thiếu cột hoặc sai kiểu): hãy chạy lại 'hoctap ingest'"
                                  if lang != "en" else
                                  "Table units is broken (missing or mistyped columns): run 'hoctap ingest' again")
-        scope = _scope(units_t, unit, year, data_years, lang)
+        scope = _scope(units_t, unit, year, data_years, lang, inputs.active)
     else:
         scope = checks.Scope()
 
     load_years = _history_years(scope)
     load_units = None if scope.units is None else \
-        sorted(set().union(*scope.units.values()) | _sibling_context(units_t, unit, load_years or []))
-    for name in ("membership", "study_participation", "unit_ratings", "member_ratings", "member_register"):
+        sorted(set().union(*scope.units.values()) | _sibling_context(units_t, unit, load_years or [], inputs.active))
+    for name in _FACT_READS:
         flt: list = []
         if load_units is not None:
             flt.append(("unit_id", "in", load_units))
@@ -385,10 +523,10 @@ def run_gate(data_dir: Path, unit: str | None = None, year: int | None = None, l
         if load_years is not None and name == "study_participation" and typed["campaigns"] is not None:
             c = typed["campaigns"]
             flt.append(("campaign_id", "in", c.loc[c["year"].isin(load_years), "campaign_id"].tolist() or [""]))
-        df = _read(data_dir, name, flt)
+        df = inputs.fact(name, flt)
         if df is not None:
             raw[name] = df
-    for name in ("membership", "study_participation", "unit_ratings", "member_ratings", "member_register"):
+    for name in _FACT_READS:
         typed[name] = _coerce(raw[name], name) if name in raw else None
         if typed[name] is not None and load_units is not None:  # the filter may have been skipped
             keep = checks.str_isin(typed[name]["unit_id"], load_units)
@@ -399,7 +537,7 @@ def run_gate(data_dir: Path, unit: str | None = None, year: int | None = None, l
     checked = {}
     for name in SUITE_TABLES:
         if name == "quarantine":
-            checked[name] = _read(data_dir, "quarantine")
+            checked[name] = inputs.whole("quarantine")
             continue
         if name not in raw:
             continue
@@ -417,48 +555,46 @@ def run_gate(data_dir: Path, unit: str | None = None, year: int | None = None, l
                 mask = np.ones(len(t), dtype=bool)
             df = df[mask]
         checked[name] = df
-    frames = _prepare_frames({k: v for k, v in checked.items() if v is not None}, typed)
-    engine = engine or default_engine(restricted, sum(len(f) for f in frames.values()))
-    outcomes = run_suites(frames, {n: suites[n] for n in frames}, engine)
+    checked = {k: v for k, v in checked.items() if v is not None}
+    engine = engine or default_engine(restricted, sum(len(f) for f in checked.values()))
+    frames, outcomes = inputs.outcomes(checked, typed, engine)
     result = GateResult(unit=unit, year=year, engine=engine)
     result.findings.extend(_outcome_findings(outcomes, frames, lang))
 
     # 2. across tables (only on tables whose structure is sound)
-    # (the active units and the closure of the tree are computed once for all checks)
-    with checks.shared_tree(units_t) if units_t is not None else contextlib.nullcontext():
-        campaigns_t = typed["campaigns"]
-        facts = {n: typed.get(n) for n in checks.FACT_TABLES}
-        if units_t is not None:
-            result.findings.extend(checks.hierarchy_findings(units_t, _read(data_dir, "merges"), scope, lang))
-            result.findings.extend(checks.unit_reference_findings(units_t, facts, campaigns_t, scope, lang))
-            result.findings.extend(checks.completeness_findings(
-                units_t, facts, campaigns_t, {n: data_years_by_table.get(n, set()) for n in checks.FACT_TABLES},
-                scope, lang))
-        if facts["study_participation"] is not None and campaigns_t is not None:
-            sp = facts["study_participation"]
-            if scope.units is not None:
-                sp = sp[checks.str_isin(sp["unit_id"], load_units or [])]
-            result.findings.extend(checks.campaign_findings(sp, campaigns_t, lang))
-        if facts["member_ratings"] is not None:
-            result.findings.extend(checks.member_ratings_sum_findings(facts["member_ratings"],
-                                                                      facts["membership"], scope, lang))
-        if facts["unit_ratings"] is not None:
-            result.findings.extend(checks.exemplary_findings(facts["unit_ratings"], scope, lang))
-        tree_ok = units_t is not None and not any(f["check"].startswith("hierarchy.") for f in result.findings)
-        if tree_ok and facts["member_ratings"] is not None:
-            result.findings.extend(checks.member_quota_findings(units_t, facts["member_ratings"], scope, lang))
+    campaigns_t = typed["campaigns"]
+    facts = {n: typed.get(n) for n in checks.FACT_TABLES}
+    if units_t is not None:
+        result.findings.extend(inputs.hierarchy_findings(scope, lang))
+        result.findings.extend(checks.unit_reference_findings(units_t, facts, campaigns_t, scope, lang))
+        result.findings.extend(checks.completeness_findings(
+            units_t, facts, campaigns_t, {n: data_years_by_table.get(n, set()) for n in checks.FACT_TABLES},
+            scope, lang))
+    if facts["study_participation"] is not None and campaigns_t is not None:
+        sp = facts["study_participation"]
+        if scope.units is not None:
+            sp = sp[checks.str_isin(sp["unit_id"], load_units or [])]
+        result.findings.extend(checks.campaign_findings(sp, campaigns_t, lang))
+    if facts["member_ratings"] is not None:
+        result.findings.extend(checks.member_ratings_sum_findings(facts["member_ratings"],
+                                                                  facts["membership"], scope, lang))
+    if facts["unit_ratings"] is not None:
+        result.findings.extend(checks.exemplary_findings(facts["unit_ratings"], scope, lang))
+    tree_ok = units_t is not None and not any(f["check"].startswith("hierarchy.") for f in result.findings)
+    if tree_ok and facts["member_ratings"] is not None:
+        result.findings.extend(checks.member_quota_findings(units_t, facts["member_ratings"], scope, lang))
 
-        # 3. over time (warnings); needs a sound tree
-        if tree_ok:
-            years_all = sorted(set(data_years) if load_years is None else set(load_years) & set(data_years))
-            known = units_t["unit_id"].dropna()
-            clean = {n: (None if f is None else f[checks.str_isin(f["unit_id"], known)]) for n, f in facts.items()}
-            ind = checks.indicator_frame(units_t, clean, campaigns_t, years_all)
-            result.findings.extend(checks.consistency_findings(ind, scope, thresholds, lang))
-            result.findings.extend(checks.outlier_findings(ind, units_t, scope, thresholds, lang))
+    # 3. over time (warnings); needs a sound tree
+    if tree_ok:
+        years_all = sorted(set(data_years) if load_years is None else set(load_years) & set(data_years))
+        known = units_t["unit_id"].dropna()
+        clean = {n: (None if f is None else f[checks.str_isin(f["unit_id"], known)]) for n, f in facts.items()}
+        ind = checks.indicator_frame(units_t, clean, campaigns_t, years_all)
+        result.findings.extend(checks.consistency_findings(ind, scope, thresholds, lang))
+        result.findings.extend(checks.outlier_findings(ind, units_t, scope, thresholds, lang))
 
     # 4. what intake quarantined or flagged
-    result.findings.extend(_intake_findings(checked.get("quarantine"), manifest, scope, lang))
+    result.findings.extend(_intake_findings(checked.get("quarantine"), inputs.manifest, scope, lang))
     result.findings.sort(key=lambda f: (_SEVERITY_ORDER.get(f["severity"], 9), f["check"], f["table"],
                                         f["unit_ids"], json.dumps(f["rows"], sort_keys=True, default=str)))
     return result
