@@ -307,7 +307,8 @@ def _prepare_frames(raw: dict[str, pd.DataFrame], typed: dict[str, pd.DataFrame 
 
 def _with_eligible(study: pd.DataFrame, campaigns: pd.DataFrame | None,
                    membership: pd.DataFrame | None) -> pd.DataFrame:
-    """Add ``members_eligible`` (members − exempt of the unit in the campaign's year)."""
+    """Add ``members_eligible``: members − exempt of the unit in the campaign's year, plus the exempt
+    members who attended (``members_exempt_attended``, when known: HD 01-HD/TW 2016, 13.2)."""
     if campaigns is None or membership is None or "campaign_id" not in study.columns \
             or "unit_id" not in study.columns:
         return study.assign(members_eligible=pd.array([pd.NA] * len(study), dtype="Int64"))
@@ -318,7 +319,10 @@ def _with_eligible(study: pd.DataFrame, campaigns: pd.DataFrame | None,
     key = study[["unit_id", "campaign_id"]].astype("string").merge(
         camp.astype({"campaign_id": "string"}), on="campaign_id", how="left").merge(
         m[["unit_id", "year", "members_eligible"]], on=["unit_id", "year"], how="left")
-    return study.assign(members_eligible=key["members_eligible"].astype("Int64").to_numpy())
+    eligible = key["members_eligible"].astype("Int64").to_numpy()
+    if "members_exempt_attended" in study.columns:  # exempt members who attended join the denominator
+        eligible = eligible + pd.array(study["members_exempt_attended"], dtype="Int64").fillna(0).to_numpy()
+    return study.assign(members_eligible=pd.array(eligible, dtype="Int64"))
 
 
 # ---------------------------------------------------------------------------------------------
