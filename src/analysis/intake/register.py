@@ -974,6 +974,15 @@ def _per_unit(grid: np.ndarray, units: np.ndarray, n_units: int) -> np.ndarray:
     return out
 
 
+def _map_threads(fn: Callable, work: list) -> list:
+    """``[fn(w) for w in work]``, on up to :func:`_threads` threads (order kept)."""
+    threads = min(_threads(), len(work))
+    if threads > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            return list(pool.map(fn, work))
+    return [fn(w) for w in work]
+
+
 def _mark_batch(item: tuple[int, pa.RecordBatch], codes: _CampaignCodes, index: _NumberedIndex | None,
                 hashed: np.ndarray | None, kept_or_not: np.ndarray, seen: np.ndarray, stride: int,
                 use_register: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
@@ -1175,12 +1184,7 @@ def _attendance_looked_up(looked: LookedUp, year: int, camp_ids: list[str], all_
     mark = partial(_mark_looked_up, looked=looked, slot_of=slot_of, kept_or_not=kept_or_not, seen=seen,
                    stride=n_members)
     before = int(np.count_nonzero(seen[:cells]))
-    threads = min(_threads(), len(work))
-    if threads > 1:
-        with ThreadPoolExecutor(threads) as pool:
-            parts = list(pool.map(mark, work))
-    else:
-        parts = [mark(w) for w in work]
+    parts = _map_threads(mark, work)
     added = int(np.count_nonzero(seen[:cells])) - before
     n_ok = sum(p[3] for p in parts)
     bad, status, code = _bad_rows([p[:3] for p in parts if len(p[0])], n_ok)[:3]
@@ -1250,14 +1254,9 @@ def _attendance(year: int, attendances: Sequence[Source | LookedUp | Callable[[]
 
         before = int(np.count_nonzero(seen[:cells]))
         work = list(zip(starts.tolist(), batches, strict=True))
-        threads = min(_threads(), len(work))
         mark = partial(_mark_batch, codes=codes, index=index, hashed=hashed, kept_or_not=kept_or_not, seen=seen,
                        stride=n_members, use_register=use_register)
-        if threads > 1:
-            with ThreadPoolExecutor(threads) as pool:
-                parts = list(pool.map(mark, work))
-        else:
-            parts = [mark(w) for w in work]
+        parts = _map_threads(mark, work)
         added = int(np.count_nonzero(seen[:cells])) - before
         n_ok = sum(p[3] for p in parts)
         if parts:
