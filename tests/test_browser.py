@@ -12,8 +12,9 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import rename_unit
 
-from analysis import charts, reports, store
+from analysis import charts, reports
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
@@ -30,24 +31,13 @@ if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):  # pragma: no cover - depe
     pytest.skip("needs /usr/bin/chromium and /usr/bin/chromedriver (make browser-deps)", allow_module_level=True)
 
 
-def _rename(data: Path, old: str, new_id: str, new_name: str) -> None:
-    for name in ("units", "membership", "study_participation", "unit_ratings", "member_ratings"):
-        df = store.load_table(data, name)
-        for col in ("unit_id", "parent_id"):
-            if col in df.columns:
-                df[col] = df[col].astype(object).where((df[col] != old).fillna(True), new_id).astype("string")
-        if name == "units":
-            df.loc[df["unit_id"] == new_id, "unit_name"] = new_name
-        store.atomic_write_bytes(data / f"{name}.parquet", store.table_bytes(df))
-
-
 @pytest.fixture(scope="module")
 def site(sample_processed: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The dashboard of the oddly named unit and the index of its batch."""
     base = tmp_path_factory.mktemp("browser")
     data = base / "processed"
     shutil.copytree(sample_processed, data)
-    _rename(data, "thpt-pdg", WEIRD_ID, XSS)
+    rename_unit(data, "thpt-pdg", WEIRD_ID, XSS)
     summary = reports.render_batch(data, base / "reports", years=(2020, 2020), unit_ids=[WEIRD_ID])
     assert summary["ok"], summary
     return {"dashboard": Path(summary["reports"][0]["path"]), "index": Path(summary["index"])}

@@ -16,9 +16,10 @@ from pathlib import Path
 import nbformat
 import openpyxl
 import pytest
+from helpers import rename_unit
 from nbformat.v4 import new_code_cell, new_notebook
 
-from analysis import reports, store
+from analysis import reports
 from analysis.config import default_paths
 from analysis.intake.pipeline import ingest
 
@@ -28,18 +29,6 @@ NOTEBOOKS = default_paths().notebooks
 WEIRD_ID = 'thpt"pdg\'\n); open("PWNED", "w") #\\'
 XSS = "<img src=x onerror=alert(1)>"
 EXTERNAL = re.compile(r'<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["\']?\s*(?:https?:)?//', re.I)
-
-
-def rename_unit(data: Path, old: str, new_id: str, new_name: str) -> None:
-    """Rename a unit (id everywhere, name in the tree) inside a processed folder (test helper)."""
-    for name in ("units", "membership", "study_participation", "unit_ratings", "member_ratings"):
-        df = store.load_table(data, name)
-        for col in ("unit_id", "parent_id"):
-            if col in df.columns:
-                df[col] = df[col].astype(object).where((df[col] != old).fillna(True), new_id).astype("string")
-        if name == "units":
-            df.loc[df["unit_id"] == new_id, "unit_name"] = new_name
-        store.atomic_write_bytes(data / f"{name}.parquet", store.table_bytes(df))
 
 
 @pytest.fixture(scope="module")

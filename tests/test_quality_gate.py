@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 
 from analysis import cli, store
+from analysis.quality import gate
 
 
 def _load(folder: Path, table: str) -> pd.DataFrame:
@@ -485,3 +486,16 @@ def test_run_gate_scopes_rejects_a_scope_as_run_gate_does(sample_processed: Path
         gate.run_gate_scopes(sample_processed, [("tan-thanh", 2016), ("tan-thanh-tdp19", 2021)])
     with pytest.raises(gate.GateInputError, match="không hoạt động"):
         gate.run_gate(sample_processed, unit="tan-thanh-tdp19", year=2021)
+
+
+def test_a_tree_broken_outside_the_scope_is_said_not_crashed(processed_copy: Path) -> None:
+    units = store.load_table(processed_copy, "units")
+    units.loc[units["unit_id"] == "him-lam-to03", "parent_id"] = "khong-co"
+    store.atomic_write_bytes(processed_copy / "units.parquet", store.table_bytes(units))
+    for unit, year in (("dbp", 2016), ("thpt-pdg", None)):
+        result = gate.run_gate(processed_copy, unit=unit, year=year)
+        warned = [f for f in result.findings if f["check"] == "gate.tree_broken_elsewhere"]
+        assert len(warned) == 1 and "him-lam-to03" in warned[0]["message"]
+        assert not any(f["check"].startswith("trend.") for f in result.findings)
+    inside = gate.run_gate(processed_copy, unit="him-lam-to03", year=2016)
+    assert "hierarchy.unknown_parent" in {f["check"] for f in inside.findings}

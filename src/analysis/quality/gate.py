@@ -585,6 +585,17 @@ def _judge(inputs: _Inputs, unit: str | None, year: int | None, lang: str, engin
     if facts["unit_ratings"] is not None:
         result.findings.extend(checks.exemplary_findings(facts["unit_ratings"], scope, lang))
     tree_ok = units_t is not None and not any(f["check"].startswith("hierarchy.") for f in result.findings)
+    if tree_ok and inputs.hierarchy_findings(checks.Scope(), lang):
+        # the tree is broken outside the scope: the checks below rebuild whole trees, so skip them and say so
+        tree_ok = False
+        bad = sorted({u for f in inputs.hierarchy_findings(checks.Scope(), lang) for u in f["unit_ids"]})
+        shown = ", ".join(bad[:10]) + (" …" if len(bad) > 10 else "")
+        result.findings.append(checks.finding(
+            "gate.tree_broken_elsewhere", "warning", "units", [], [],
+            f"Cây đơn vị có lỗi ở đơn vị ngoài phạm vi kiểm tra ({shown}): bỏ qua kiểm tra hạn mức xếp loại và "
+            "kiểm tra theo thời gian; chạy 'hoctap validate' không giới hạn để xem lỗi" if lang == "vi" else
+            f"The unit tree is broken outside the scope ({shown}): the rating quota and over-time checks were "
+            "skipped; run 'hoctap validate' without restriction to see the problems", {"units": bad}))
     if tree_ok and facts["member_ratings"] is not None:
         result.findings.extend(checks.member_quota_findings(units_t, facts["member_ratings"], scope, lang))
 
