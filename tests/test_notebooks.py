@@ -11,6 +11,7 @@ import ast
 import json
 import re
 import shutil
+import time
 from pathlib import Path
 
 import nbformat
@@ -230,3 +231,21 @@ def test_unit_id_with_quotes_and_newlines_renders_and_injects_nothing(processed_
     page = html.read_text(encoding="utf-8")
     assert XSS not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
     assert json.loads((html.parent / "metrics.json").read_text(encoding="utf-8"))["unit_id"] == WEIRD_ID
+
+
+def test_batch_with_kernels_started_ahead_gives_the_same_reports(annual_html: Path, sample_processed: Path,
+                                                                  tmp_path: Path) -> None:
+    """In a batch each report's kernel starts during the report before (imports done ahead): the
+    pages equal a single render's, and no kernel is left running afterwards."""
+    import psutil
+
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    summary = reports.render_batch(sample_processed, tmp_path / "out", level="co_so", years=(2019, 2020),
+                                   jobs=1, force=True, unit_ids=["thanh-minh"], rendered_at="batch")
+    assert summary["ok"] and summary["rendered"] == 2
+    page = (tmp_path / "out" / "thanh-minh" / "2020" / "dashboard.html").read_text(encoding="utf-8")
+    assert reports.strip_volatile(page) == reports.strip_volatile(annual_html.read_text(encoding="utf-8"))
+    time.sleep(0.5)
+    left = [p for p in psutil.Process().children(recursive=True) if p.pid not in before and p.is_running()
+            and p.status() != psutil.STATUS_ZOMBIE]
+    assert not left, [p.cmdline() for p in left]

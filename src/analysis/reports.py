@@ -42,6 +42,7 @@ import hashlib
 import html as _html
 import json
 import multiprocessing
+import multiprocessing.util
 import os
 import re
 import secrets
@@ -251,6 +252,7 @@ def _worker_init(batch_pid: int) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
     threading.Thread(target=watch, name="hoctap-batch-watch", daemon=True).start()
+    _WARM.enable()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -745,11 +747,22 @@ def _render(kind: str, params: dict, target: Path, timeout: int, notebooks_dir: 
         check_params(kind, full)
         executed = work / f"{Path(REPORT_FILES[kind]).stem}.ipynb"
         kernel_log = work / "kernel.log"
+        warm = _WARM.take()
+        _WARM.prepare()
         try:
-            with _kernel_env({charts.PLOTLYJS_ENV: "defer"}), _stderr_to(kernel_log):
-                pm.execute_notebook(str(nb_in), str(executed), parameters=full, kernel_name="python3",
-                                    execution_timeout=timeout, progress_bar=False, log_output=False,
-                                    cwd=str(work))
+            if warm is not None:  # a fresh kernel started ahead, the package already imported
+                kernel_log = warm.log
+                try:
+                    pm.execute_notebook(str(nb_in), str(executed), parameters=full, kernel_name="python3",
+                                        execution_timeout=timeout, progress_bar=False, log_output=False,
+                                        cwd=str(work), km=warm.km)
+                finally:
+                    warm.close()
+            else:
+                with _kernel_env({charts.PLOTLYJS_ENV: "defer"}), _stderr_to(kernel_log):
+                    pm.execute_notebook(str(nb_in), str(executed), parameters=full, kernel_name="python3",
+                                        execution_timeout=timeout, progress_bar=False, log_output=False,
+                                        cwd=str(work))
         except Exception as exc:  # noqa: BLE001 - papermill raises many kinds; all become a report error
             target.mkdir(parents=True, exist_ok=True)
             partial = ""
@@ -1033,6 +1046,112 @@ class Progress:
             self.stream.flush()
 
 
+#: What a warm kernel imports before its report starts (the first cell of every notebook).
+WARM_UP = "import IPython.display, plotly.graph_objects, analysis.dashboard, analysis.exports, analysis.charts"
+
+
+@dataclass
+class _Kernel:
+    """A kernel started ahead for the next report: its manager, client and stderr log."""
+
+    km: Any
+    kc: Any
+    msg_id: str
+    log: Path
+
+    def close(self) -> None:
+        import asyncio
+
+        with contextlib.suppress(Exception):
+            self.kc.stop_channels()
+        with contextlib.suppress(Exception):
+            asyncio.run(self.km.shutdown_kernel(now=True))
+        with contextlib.suppress(OSError):
+            shutil.rmtree(self.log.parent, ignore_errors=True)
+
+
+class _WarmKernels:
+    """In a batch, the next report's kernel starts (and imports the package) while the current
+    report renders, on the other core; each report still gets a new kernel of its own.
+
+    Off unless :meth:`enable` is called (batches only); any problem falls back to papermill
+    starting the kernel itself.
+    """
+
+    def __init__(self) -> None:
+        self.enabled = False
+        self._next: _Kernel | None = None
+        self._registered = False
+
+    def enable(self, on: bool = True) -> None:
+        """Start kernels ahead from now on (``on``), or stop doing so (``HOCTAP_WARM_KERNELS=0``: never)."""
+        self.enabled = on and os.environ.get("HOCTAP_WARM_KERNELS", "1") != "0"
+        if on and not self._registered:
+            import atexit
+
+            self._registered = True
+            atexit.register(self.close)
+            multiprocessing.util.Finalize(self, self.close, exitpriority=10)
+
+    def prepare(self) -> None:
+        """Start the next kernel and send it the warm-up imports (returns at once)."""
+        if not self.enabled or self._next is not None:
+            return
+        from analysis import charts
+
+        try:
+            import asyncio
+
+            # the asynchronous manager, as nbclient's own (its cell timeouts rely on it)
+            from jupyter_client.manager import AsyncKernelManager
+
+            folder = Path(tempfile.mkdtemp(prefix="hoctap-kernel-"))
+            log = folder / "kernel.log"
+            km = AsyncKernelManager(kernel_name="python3")
+            with log.open("wb") as err:
+                asyncio.run(km.start_kernel(env={**os.environ, charts.PLOTLYJS_ENV: "defer"}, cwd=str(folder),
+                                            stderr=err))
+            kc = km.client()
+            kc.start_channels()
+            msg_id = kc.execute(WARM_UP, silent=True, store_history=False)
+            self._next = _Kernel(km, kc, msg_id, log)
+        except Exception:  # noqa: BLE001 - no warm kernel: the report starts its own
+            self._next = None
+
+    def take(self, timeout: float = 120) -> _Kernel | None:
+        """The kernel prepared for this report once its imports are done, or None."""
+        warm, self._next = self._next, None
+        if warm is None:
+            return None
+        import asyncio
+
+        async def warm_up_reply() -> dict:
+            deadline = time.monotonic() + timeout
+            while True:
+                reply = await warm.kc.get_shell_msg(timeout=max(0.1, deadline - time.monotonic()))
+                if reply.get("parent_header", {}).get("msg_id") == warm.msg_id:
+                    return reply
+
+        try:
+            reply = asyncio.run(warm_up_reply())
+            if reply["content"].get("status") != "ok" or not asyncio.run(warm.km.is_alive()):
+                raise RuntimeError("warm-up failed")
+            warm.kc.stop_channels()
+            return warm
+        except Exception:  # noqa: BLE001 - fall back to a kernel started by papermill
+            warm.close()
+            return None
+
+    def close(self) -> None:
+        """Shut down the kernel prepared for a report that will not come."""
+        warm, self._next = self._next, None
+        if warm is not None:
+            warm.close()
+
+
+_WARM = _WarmKernels()
+
+
 def _worker_render(kind: str, params: dict, out_dir: str, force: bool, timeout: int,
                    notebooks_dir: str | None, rendered_at: str, fp: dict,
                    validation: dict | None = None) -> ReportResult:
@@ -1147,11 +1266,13 @@ def _run_batch(context: DataContext, plan: list[Job], out_dir: Path, kind: str, 
     nb_dir = str(notebooks_dir) if notebooks_dir else None
     try:
         if jobs == 1 or len(todo) <= 1:
-            for job, fp in todo:
+            for i, (job, fp) in enumerate(todo):
+                _WARM.enable(i < len(todo) - 1)  # each report starts the next report's kernel
                 r = _worker_render(job.kind, job.params, str(out_dir), True, timeout, nb_dir, rendered_at, fp,
                                    validation_of(job))
                 results.append(r)
                 progress.update(r)
+            _WARM.close()
         else:
             with _pool(min(jobs, len(todo))) as pool:
                 futures: dict[Future, tuple[Job, dict]] = {
