@@ -136,6 +136,7 @@ def ref_unit_ratings(t: Tables, unit_id: str, year: int) -> tuple[dict, int, int
     ids = [unit_id]
     if target:
         ids = [u for u in hierarchy.descendants_at_level(t.units, unit_id, year, target) if u != unit_id] or ids
+    assert metrics.rated_units(t, unit_id, year) == ids
     ur = t.unit_ratings[(t.unit_ratings["year"] == year) & t.unit_ratings["unit_id"].isin(ids)]
     counts = {c: int(n) for c, n in ur["rating_code"].value_counts().items() if c in CODES["unit"]}
     return counts, int(ur["is_exemplary"].fillna(False).astype(bool).sum()), len(ids) - ur["unit_id"].nunique()

@@ -247,14 +247,25 @@ def rated_units(tables: Tables, unit_id: str, year: int, level: str | None = Non
     reports on its chi bộ; a city committee on its grassroots organisations); a leaf is its own
     figure. ``level`` overrides the default.
     """
-    active = hierarchy.units_in_year(tables.units, year)
-    row = active[active["unit_id"] == unit_id]
-    own_level = str(row["unit_level"].iloc[0]) if len(row) else None
-    target = level or RATED_LEVEL_BELOW.get(own_level or "")
-    if target is None:
+    idx = rollup.year_index(tables, year)
+    pos, own_level, target = _rated_target(idx, unit_id, level)
+    if target is None or pos < 0:
         return [unit_id]
-    ids = [u for u in hierarchy.descendants_at_level(tables.units, unit_id, year, target) if u != unit_id]
+    sub = idx.subtree(pos)
+    ids = idx.ids(sub[(idx.levels[sub] == target) & (sub != pos)])
     return ids or [unit_id]
+
+
+def _rated_target(idx: rollup.YearIndex, unit_id: str, level: str | None) -> tuple[int, str | None, str | None]:
+    """(position or -1 when inactive, own level, level of the rated organisations or None)."""
+    if level is not None and level not in hierarchy.UNIT_LEVELS:
+        raise ValueError(f"Cấp đơn vị '{level}' không hợp lệ (cho phép: {', '.join(hierarchy.UNIT_LEVELS)})")
+    try:
+        pos = idx.position(unit_id)
+    except hierarchy.HierarchyError:
+        pos = -1
+    own_level = None if pos < 0 or pd.isna(idx.levels[pos]) else str(idx.levels[pos])
+    return pos, own_level, level or RATED_LEVEL_BELOW.get(own_level or "")
 
 
 def level_frame(scheme_id: str, subject: str, counts: pd.Series, lang: str = "vi") -> pd.DataFrame:
@@ -295,16 +306,9 @@ def unit_rating_distribution(tables: Tables, unit_id: str, year: int, lang: str 
         "rated_level"}``; exemplary has count, pct_of_assessed, pct_of_level (shares None when 0/0).
     """
     scheme_id = ratings.scheme_for_year(year)
-    if level is not None and level not in hierarchy.UNIT_LEVELS:
-        raise ValueError(f"Cấp đơn vị '{level}' không hợp lệ (cho phép: {', '.join(hierarchy.UNIT_LEVELS)})")
     idx = rollup.year_index(tables, year)
     codes, own_counts, own_exemplary, own_rated = idx.unit_rating_counts(tables)
-    try:
-        pos = idx.position(unit_id)
-    except hierarchy.HierarchyError:
-        pos = -1
-    own_level = None if pos < 0 or pd.isna(idx.levels[pos]) else str(idx.levels[pos])
-    target = level or RATED_LEVEL_BELOW.get(own_level or "")
+    pos, own_level, target = _rated_target(idx, unit_id, level)
     n_ids = 0.0
     if target is not None and pos >= 0:
         at, counts, exemplary, rated = idx.level_subtree_sums(tables, target)

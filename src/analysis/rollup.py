@@ -27,9 +27,6 @@ import pandas as pd
 from analysis import hierarchy
 from analysis.store import Tables
 
-#: Level whose organisations are rated for a unit of a given level (see metrics.RATED_LEVEL_BELOW).
-RATED_LEVEL_BELOW = {"cap_tren": "co_so", "co_so": "chi_bo"}
-
 
 def _subtree_sum(values: np.ndarray, desc: np.ndarray, starts: np.ndarray) -> np.ndarray:
     """Sum ``values`` (indexed by position, 1-D or 2-D) over every subtree."""
