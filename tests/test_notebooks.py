@@ -249,3 +249,42 @@ def test_batch_with_kernels_started_ahead_gives_the_same_reports(annual_html: Pa
     left = [p for p in psutil.Process().children(recursive=True) if p.pid not in before and p.is_running()
             and p.status() != psutil.STATUS_ZOMBIE]
     assert not left, [p.cmdline() for p in left]
+
+
+def test_single_report_starts_its_kernel_before_the_gate(annual_html: Path, sample_processed: Path,
+                                                         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One report's kernel boots (and imports the package) while the parent runs the data-quality
+    gate; the output notebook is written when execution ends, not after every cell; the page is
+    the same as any other render's and no kernel is left running."""
+    import papermill.engines
+    import psutil
+
+    from analysis.quality import gate
+
+    seen: list[bool] = []
+    real_gate = gate.run_gate
+
+    def spying_gate(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(reports._WARM._next is not None)
+        return real_gate(*args, **kwargs)
+
+    writes: list[str] = []
+    real_write = papermill.engines.write_ipynb
+    monkeypatch.setattr(gate, "run_gate", spying_gate)
+    monkeypatch.setattr(papermill.engines, "write_ipynb",
+                        lambda nb, path: (writes.append(str(path)), real_write(nb, path)))
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    params = reports.build_params("annual", unit_id="thanh-minh", year=2020, data_dir=sample_processed)
+    page = reports.render_one("annual", params, tmp_path, rendered_at="ahead").read_text(encoding="utf-8")
+    assert seen == [True]
+    assert 1 <= len(writes) <= 2, writes  # papermill's own writes at start/end, none per cell
+    assert reports.strip_volatile(page) == reports.strip_volatile(annual_html.read_text(encoding="utf-8"))
+    time.sleep(0.5)
+    left = [p for p in psutil.Process().children(recursive=True) if p.pid not in before and p.is_running()
+            and p.status() != psutil.STATUS_ZOMBIE]
+    assert not left, [p.cmdline() for p in left]
+
+    seen.clear()
+    monkeypatch.setenv("HOCTAP_WARM_KERNELS", "0")
+    reports.render_one("annual", params, tmp_path / "cold", rendered_at="cold")
+    assert seen == [False]

@@ -567,6 +567,17 @@ def is_up_to_date(kind: str, target: Path, input_hash: str) -> bool:
 # Export
 # ---------------------------------------------------------------------------------------------
 
+@cache
+def _exporter(lang: str, hide_markdown: bool) -> Any:
+    """One nbconvert HTML exporter per (language, markdown shown) and process: its Jinja templates
+    are compiled once, not once per report."""
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                        exclude_markdown=hide_markdown, mathjax_url="", require_js_url="",
+                        embed_images=True, language_code=lang if lang in LANGS else "vi")
+
+
 def export_html(notebook_path: Path, title: str = "", lang: str = "vi", hide_markdown: bool = True) -> str:
     """Export an executed notebook to offline HTML with the code hidden.
 
@@ -575,7 +586,6 @@ def export_html(notebook_path: Path, title: str = "", lang: str = "vi", hide_mar
     change between renders.
     """
     import nbformat
-    from nbconvert import HTMLExporter
 
     from analysis import charts
 
@@ -587,10 +597,7 @@ def export_html(notebook_path: Path, title: str = "", lang: str = "vi", hide_mar
     nb.metadata.pop("papermill", None)
     if title:
         nb.metadata["title"] = title
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
-                            exclude_markdown=hide_markdown, mathjax_url="", require_js_url="",
-                            embed_images=True, language_code=lang if lang in LANGS else "vi")
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title or notebook_path.stem}})
+    body, _ = _exporter(lang if lang in LANGS else "vi", hide_markdown).from_notebook_node(nb, resources={"metadata": {"name": title or notebook_path.stem}})
     return charts.inline_plotlyjs(clean_html(body))
 
 
@@ -740,6 +747,7 @@ def _render(kind: str, params: dict, target: Path, timeout: int, notebooks_dir: 
     try:
         full = dict(params)
         full["rendered_at"] = rendered_at if rendered_at is not None else now_text()
+        _WARM.prepare(ahead=True)  # this report's kernel starts (and imports) while the gate runs here
         if kind in ("annual", "data_quality"):
             full["validation_path"] = str(_write_validation(params, work, validation))
         if kind == "annual":
@@ -748,21 +756,21 @@ def _render(kind: str, params: dict, target: Path, timeout: int, notebooks_dir: 
         executed = work / f"{Path(REPORT_FILES[kind]).stem}.ipynb"
         kernel_log = work / "kernel.log"
         warm = _WARM.take()
-        _WARM.prepare()
+        _WARM.prepare()  # in a batch: the next report's kernel starts while this one renders
         try:
             if warm is not None:  # a fresh kernel started ahead, the package already imported
                 kernel_log = warm.log
                 try:
                     pm.execute_notebook(str(nb_in), str(executed), parameters=full, kernel_name="python3",
                                         execution_timeout=timeout, progress_bar=False, log_output=False,
-                                        cwd=str(work), km=warm.km)
+                                        cwd=str(work), km=warm.km, engine_name=_engine())
                 finally:
                     warm.close()
             else:
                 with _kernel_env({charts.PLOTLYJS_ENV: "defer"}), _stderr_to(kernel_log):
                     pm.execute_notebook(str(nb_in), str(executed), parameters=full, kernel_name="python3",
                                         execution_timeout=timeout, progress_bar=False, log_output=False,
-                                        cwd=str(work))
+                                        cwd=str(work), engine_name=_engine())
         except Exception as exc:  # noqa: BLE001 - papermill raises many kinds; all become a report error
             target.mkdir(parents=True, exist_ok=True)
             partial = ""
@@ -772,14 +780,14 @@ def _render(kind: str, params: dict, target: Path, timeout: int, notebooks_dir: 
             if kernel_log.is_file() and kernel_log.stat().st_size:
                 _copy_beside(kernel_log, target / "failed-kernel.log")
             raise ReportError(f"{kind} {what}: notebook lỗi — {_error_line(exc)}{partial}") from exc
-        title = _page_title(kind, params, work)
+        unit_row = _unit_row(params["data_dir"], params["unit_id"])
+        title = _page_title(kind, params, work, unit_row[0])
         try:
             page = export_html(executed, title, params["lang"], HIDE_MARKDOWN[kind])
         except Exception as exc:  # noqa: BLE001 - nbconvert errors vary
             raise ReportError(f"{kind} {what}: không xuất được HTML — {_error_line(exc)}") from exc
         (work / REPORT_FILES[kind]).write_text(page, encoding="utf-8")
         kernel_log.unlink(missing_ok=True)
-        unit_row = _unit_row(params["data_dir"], params["unit_id"])
         (work / PROVENANCE_FILE).write_text(json.dumps(
             {"package_version": __version__, "kind": kind, "parameters": params, "notebook": NOTEBOOKS[kind],
              "rendered_at": full["rendered_at"], "input_hash": fp["input_hash"], "unit_name": unit_row[0],
@@ -791,6 +799,51 @@ def _render(kind: str, params: dict, target: Path, timeout: int, notebooks_dir: 
         _swap_into_place(work, target)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+@cache
+def _engine() -> str:
+    """Register (once per process) and name the papermill engine of reports: papermill's nbclient
+    engine, but the output notebook is written when execution ends — completed, failed cell or dead
+    kernel alike — and every ``autosave_cell_every`` seconds inside a long cell, instead of after
+    every cell (each write re-validates and re-serialises the whole notebook)."""
+    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+
+    class SaveAtEnd(NotebookExecutionManager):
+        _final = False
+
+        def save(self, **kwargs: Any) -> None:
+            if self._final:
+                super().save(**kwargs)
+
+        def autosave_cell(self) -> None:
+            self._final = True
+            try:
+                super().autosave_cell()
+            finally:
+                self._final = False
+
+        def notebook_complete(self, **kwargs: Any) -> None:
+            self._final = True
+            super().notebook_complete(**kwargs)
+
+    class Engine(NBClientEngine):
+        @classmethod
+        def execute_notebook(cls, nb: Any, kernel_name: str, output_path: str | None = None,
+                             progress_bar: bool = True, log_output: bool = False, autosave_cell_every: int = 30,
+                             **kwargs: Any) -> Any:
+            nb_man = SaveAtEnd(nb, output_path=output_path, progress_bar=progress_bar, log_output=log_output,
+                               autosave_cell_every=autosave_cell_every)
+            nb_man.notebook_start()
+            try:
+                cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, **kwargs)
+            finally:
+                nb_man.cleanup_pbar()
+                nb_man.notebook_complete()
+            return nb_man.nb
+
+    papermill_engines.register("hoctap", Engine)
+    return "hoctap"
 
 
 @contextlib.contextmanager
@@ -854,8 +907,7 @@ def _unit_row(data_dir: str, unit_id: str) -> tuple[str, str]:
     return str(last["unit_name"]), str(last["unit_level"])
 
 
-def _page_title(kind: str, params: dict, work: Path) -> str:
-    name = _unit_row(params["data_dir"], params["unit_id"])[0]
+def _page_title(kind: str, params: dict, work: Path, name: str) -> str:
     metrics_json = work / "metrics.json"
     if metrics_json.is_file():
         with contextlib.suppress(OSError, ValueError):
@@ -1083,20 +1135,34 @@ class _WarmKernels:
         self._next: _Kernel | None = None
         self._registered = False
 
+    @staticmethod
+    def allowed() -> bool:
+        """Whether kernels may be started ahead (not when ``HOCTAP_WARM_KERNELS=0``)."""
+        return os.environ.get("HOCTAP_WARM_KERNELS", "1") != "0"
+
     def enable(self, on: bool = True) -> None:
         """Start kernels ahead from now on (``on``), or stop doing so (``HOCTAP_WARM_KERNELS=0``: never)."""
-        self.enabled = on and os.environ.get("HOCTAP_WARM_KERNELS", "1") != "0"
-        if on and not self._registered:
+        self.enabled = on and self.allowed()
+
+    def _register(self) -> None:
+        """Shut a kernel started ahead down when the process ends (once per process)."""
+        if not self._registered:
             import atexit
 
             self._registered = True
             atexit.register(self.close)
             multiprocessing.util.Finalize(self, self.close, exitpriority=10)
 
-    def prepare(self) -> None:
-        """Start the next kernel and send it the warm-up imports (returns at once)."""
-        if not self.enabled or self._next is not None:
+    def prepare(self, ahead: bool = False) -> None:
+        """Start the next kernel and send it the warm-up imports (returns at once).
+
+        Args:
+            ahead: Start it even outside a batch: a single report starts its own kernel before its
+                data-quality gate, so both run at once (``HOCTAP_WARM_KERNELS=0``: never).
+        """
+        if self._next is not None or not (self.enabled or (ahead and self.allowed())):
             return
+        self._register()
         from analysis import charts
 
         try:
