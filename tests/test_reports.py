@@ -398,3 +398,21 @@ def test_batch_gate_equals_the_gate_of_each_report(sample_processed: Path) -> No
     for j in jobs:
         unit, year = j.params["unit_id"], j.params["year"]
         assert batch[(unit, year)] == gate.run_gate(sample_processed, unit=unit, year=year, lang="vi").to_json()
+
+
+def test_the_command_does_without_the_iri_grammar_but_still_validates_notebooks() -> None:
+    """``hoctap`` processes skip rfc3987-syntax (a 1,8 s grammar build at import, used only for
+    jsonschema's IRI formats); nbformat's validation of notebooks still works and still rejects
+    a broken notebook."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, analysis.cli, papermill, nbformat\n"
+        "from nbformat.v4 import new_notebook, new_code_cell\n"
+        "nbformat.validate(new_notebook(cells=[new_code_cell('1')]))\n"
+        "bad = new_notebook(); bad['cells'] = [{'cell_type': 'nonsense'}]\n"
+        "try:\n    nbformat.validate(bad)\nexcept nbformat.ValidationError:\n    print('rejected')\n"
+        "print(sorted(m for m in ('rfc3987_syntax', 'lark') if sys.modules.get(m) is not None))\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["rejected", "[]"]

@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import analysis.lean  # noqa: F401 - first: the command does without optional slow imports
 from analysis.config import default_paths
 
 EXIT_OK, EXIT_DATA, EXIT_USAGE = 0, 1, 2

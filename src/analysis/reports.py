@@ -1235,7 +1235,7 @@ def _pool(jobs: int) -> ProcessPoolExecutor:
     dies with the batch (:func:`_worker_init`)."""
     if "forkserver" in multiprocessing.get_all_start_methods():
         ctx = multiprocessing.get_context("forkserver")
-        ctx.set_forkserver_preload(["analysis.reports", "analysis.quality.gate", "papermill", "nbconvert"])
+        ctx.set_forkserver_preload(["analysis.lean", "analysis.reports", "analysis.quality.gate", "papermill", "nbconvert"])
     else:  # pragma: no cover - non-POSIX
         ctx = multiprocessing.get_context("spawn")
     return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_worker_init,
