@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import openpyxl
@@ -103,6 +106,52 @@ def test_inline_plotlyjs_replaces_the_placeholder_once() -> None:
         'type="text/javascript" data-hoctap="plotly.js"', 'data-hoctap="plotly.js" type="text/javascript"')
     out = charts.inline_plotlyjs(page)
     assert out.count("plotly.js v") == 1 and "data-hoctap" not in out
+
+
+#: Runs a dashboard's notebook cells in a fresh interpreter and prints the plotly modules loaded.
+_NO_PLOTLY = """
+import sys, tempfile
+from analysis import dashboard
+data, kind = sys.argv[1], sys.argv[2]
+if kind == "annual":
+    d = dashboard.load_annual(data, "tan-thanh", 2024, "vi", "")
+    for f in (dashboard.head_html, dashboard.kpi_html, dashboard.summary_html, dashboard.campaign_html,
+              dashboard.subunit_html, dashboard.unit_ratings_html, dashboard.member_ratings_html,
+              dashboard.trends_html, dashboard.quality_html):
+        f(d)
+    dashboard.provenance_html(d, "now")
+    with tempfile.TemporaryDirectory() as tmp:
+        dashboard.write_exports(d, tmp)
+else:
+    t = dashboard.load_trends(data, "tan-thanh", 2012, 2024, "vi")
+    html = dashboard.trends_head_html(t) + dashboard.trends_overview_html(t) + dashboard.trends_quota_html(t)
+    dashboard.provenance_html(t, "now")
+    assert html.count('class="plotly-graph-div"') == 3
+print(sorted(m for m in sys.modules if m == "plotly" or m.startswith(("plotly.", "_plotly_utils"))))
+"""
+
+
+@pytest.mark.parametrize("kind", ["annual", "trends"])
+def test_rendering_a_dashboard_never_imports_plotly(sample_processed: Path, kind: str) -> None:
+    """Charts are written as JSON specs; plotly.js is inlined later by the parent (``defer``)."""
+    env = {**os.environ, charts.PLOTLYJS_ENV: "defer"}
+    out = subprocess.run([sys.executable, "-c", _NO_PLOTLY, str(sample_processed), kind], env=env,
+                         capture_output=True, text=True, timeout=240, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_importing_charts_does_not_import_plotly() -> None:
+    code = "import sys, analysis.charts; print('plotly' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip() == "False"
+
+
+def test_dashboard_charts_are_specs_and_keep_their_ids(later: dashboard.AnnualDashboard) -> None:
+    html = dashboard.campaign_html(later) + dashboard.trends_html(later)
+    ids = re.findall(r'<div id="(chart-[^"]+)" class="plotly-graph-div"', html)
+    assert ids == [charts.figure_id(n, "tan-thanh", "tan-thanh", 2024, "vi")
+                   for n in ("campaign", "coverage-trend", "unit_ratings-trend", "member_ratings-trend")]
+    assert html.count('"template":{"data":') == 4 and "Plotly.newPlot" in html
 
 
 # --- tables -----------------------------------------------------------------------------------

@@ -296,8 +296,9 @@ def _chart(fig_html: str) -> str:
     return f'<div class="chart">{fig_html}</div>'
 
 
-def _chart_of(d: AnnualDashboard | TrendsDashboard, name: str, fig) -> str:
-    return _chart(charts.figure_html(fig, charts.figure_id(name, d.unit_id, *d.params.values())))
+def _chart_of(d: AnnualDashboard | TrendsDashboard, name: str, spec: dict) -> str:
+    """A chart spec as its fragment (written without plotly) with the chart's deterministic id."""
+    return _chart(charts.figure_html(spec, charts.figure_id(name, d.unit_id, *d.params.values())))
 
 
 def _targets(d: AnnualDashboard) -> pd.DataFrame:
@@ -482,7 +483,7 @@ def campaign_html(d: AnnualDashboard) -> str:
                        num_cols=("members_attended", "members_eligible", "public_attended", "public_target"),
                        caption=label("figures_table", lang))
     return _section(label("by_campaign", lang),
-                    _chart_of(d, "campaign", charts.coverage_by_campaign_figure(df, lang)) + table)
+                    _chart_of(d, "campaign", charts.coverage_by_campaign_spec(df, lang)) + table)
 
 
 def subunit_html(d: AnnualDashboard) -> str:
@@ -512,8 +513,8 @@ def subunit_html(d: AnnualDashboard) -> str:
                                "status": label("target_status", lang)},
                        lang, pct_cols=("members_pct", "public_pct"), num_cols=("members_attended", "members_eligible"),
                        highlight=highlight, caption=label("figures_table", lang))
-    fig = charts.coverage_by_subunit_figure(df, lang, tval, title=label("coverage_members", lang))
-    return _section(label("by_subunit", lang), note + _chart_of(d, "subunit", fig) + table)
+    spec = charts.coverage_by_subunit_spec(df, lang, tval, title=label("coverage_members", lang))
+    return _section(label("by_subunit", lang), note + _chart_of(d, "subunit", spec) + table)
 
 
 def _levels_table(levels: pd.DataFrame, lang: str) -> str:
@@ -541,8 +542,8 @@ def unit_ratings_html(d: AnnualDashboard) -> str:
     note += "</p>"
     if not dist["assessed"]:
         return _section(label("unit_ratings", lang), note)
-    fig = charts.rating_distribution_figure(levels, None, lang)
-    return _section(label("unit_ratings", lang), note + _chart_of(d, "unit-ratings", fig) + _levels_table(levels, lang))
+    spec = charts.rating_distribution_spec(levels, None, lang)
+    return _section(label("unit_ratings", lang), note + _chart_of(d, "unit-ratings", spec) + _levels_table(levels, lang))
 
 
 def member_ratings_html(d: AnnualDashboard) -> str:
@@ -554,9 +555,9 @@ def member_ratings_html(d: AnnualDashboard) -> str:
             f'{esc(label("not_assessed", lang))}: {fmt_num(dist["not_assessed"], lang)}</p>')
     if not dist["assessed"]:
         return _section(label("member_ratings", lang), note)
-    fig = charts.rating_distribution_figure(levels, None, lang)
+    spec = charts.rating_distribution_spec(levels, None, lang)
     return _section(label("member_ratings", lang),
-                    note + _chart_of(d, "member-ratings", fig) + _levels_table(levels, lang) + _quota_html(d, [d.year]))
+                    note + _chart_of(d, "member-ratings", spec) + _levels_table(levels, lang) + _quota_html(d, [d.year]))
 
 
 #: Above this many organisations the quota table lists only those over the limit.
@@ -664,14 +665,14 @@ def _trend_sections(d: AnnualDashboard | TrendsDashboard, targets: dict[str, flo
     cov, ur, mr = _coverage_trend(d), _rating_trend(d, "unit"), _rating_trend(d, "member")
     breaks = ratings.scheme_breaks(years) if years else []
     parts = [f'<h3>{esc(label("coverage_trend", lang))}</h3>',
-             _chart_of(d, "coverage-trend", charts.coverage_trend_figure(cov, lang, None, breaks, targets)),
+             _chart_of(d, "coverage-trend", charts.coverage_trend_spec(cov, lang, None, breaks, targets)),
              _coverage_trend_table(cov, lang)]
     for key, rt in (("unit_ratings", ur), ("member_ratings", mr)):
         if rt.empty or not rt["count"].sum():
             continue
         title = label(key, lang)
         parts += [f"<h3>{esc(title)}</h3>",
-                  _chart_of(d, f"{key}-trend", charts.rating_trend_figure(rt, None, lang, break_years=breaks)),
+                  _chart_of(d, f"{key}-trend", charts.rating_trend_spec(rt, None, lang, break_years=breaks)),
                   _rating_trend_table(rt, title, lang)]
     return _breaks_note(years, lang) + "".join(parts)
 
