@@ -578,6 +578,14 @@ def _exporter(lang: str, hide_markdown: bool) -> Any:
                         embed_images=True, language_code=lang if lang in LANGS else "vi")
 
 
+def _warm_exporter(lang: str, hide_markdown: bool) -> None:
+    """Build the exporter and compile its templates (an empty notebook's export) ahead of use."""
+    import nbformat
+
+    with contextlib.suppress(Exception):  # only a warm-up: the real export reports its own errors
+        _exporter(lang if lang in LANGS else "vi", hide_markdown).from_notebook_node(nbformat.v4.new_notebook())
+
+
 def export_html(notebook_path: Path, title: str = "", lang: str = "vi", hide_markdown: bool = True) -> str:
     """Export an executed notebook to offline HTML with the code hidden.
 
@@ -755,6 +763,8 @@ def _render(kind: str, params: dict, target: Path, timeout: int, notebooks_dir: 
         check_params(kind, full)
         executed = work / f"{Path(REPORT_FILES[kind]).stem}.ipynb"
         kernel_log = work / "kernel.log"
+        if _WARM.waiting():  # while the kernel boots: the exporter's first (slow) use, here
+            _warm_exporter(params["lang"], HIDE_MARKDOWN[kind])
         warm = _WARM.take()
         _WARM.prepare()  # in a batch: the next report's kernel starts while this one renders
         try:
@@ -1099,7 +1109,7 @@ class Progress:
 
 
 #: What a warm kernel imports before its report starts (the first cell of every notebook).
-WARM_UP = "import IPython.display, plotly.graph_objects, analysis.dashboard, analysis.exports, analysis.charts"
+WARM_UP = "import IPython.display, analysis.dashboard, analysis.exports, analysis.charts"
 
 
 @dataclass
@@ -1183,6 +1193,10 @@ class _WarmKernels:
             self._next = _Kernel(km, kc, msg_id, log)
         except Exception:  # noqa: BLE001 - no warm kernel: the report starts its own
             self._next = None
+
+    def waiting(self) -> bool:
+        """Whether a kernel started ahead is on its way (its report will wait for it)."""
+        return self._next is not None
 
     def take(self, timeout: float = 120) -> _Kernel | None:
         """The kernel prepared for this report once its imports are done, or None."""
