@@ -1144,6 +1144,7 @@ class _WarmKernels:
         self.enabled = False
         self._next: _Kernel | None = None
         self._registered = False
+        self._zygote: Any = None
 
     @staticmethod
     def allowed() -> bool:
@@ -1183,7 +1184,7 @@ class _WarmKernels:
 
             folder = Path(tempfile.mkdtemp(prefix="hoctap-kernel-"))
             log = folder / "kernel.log"
-            km = AsyncKernelManager(kernel_name="python3")
+            km = self._forking_manager(log) or AsyncKernelManager(kernel_name="python3")
             with log.open("wb") as err:
                 asyncio.run(km.start_kernel(env={**os.environ, charts.PLOTLYJS_ENV: "defer"}, cwd=str(folder),
                                             stderr=err))
@@ -1193,6 +1194,23 @@ class _WarmKernels:
             self._next = _Kernel(km, kc, msg_id, log)
         except Exception:  # noqa: BLE001 - no warm kernel: the report starts its own
             self._next = None
+
+    def _forking_manager(self, log: Path) -> Any:
+        """In a batch, a manager whose kernel the zygote forks (:mod:`analysis.kernels`: the
+        imports are paid once per batch, not once per report); None outside batches, with
+        ``HOCTAP_FORK_KERNELS=0``, or when the zygote cannot start."""
+        if not self.enabled or os.environ.get("HOCTAP_FORK_KERNELS", "1") == "0":
+            return None
+        from analysis import kernels
+
+        try:
+            if self._zygote is None:
+                self._zygote = kernels.Zygote()
+            if not self._zygote.start():
+                return None
+            return kernels.forked_kernel_manager(self._zygote, log)
+        except Exception:  # noqa: BLE001 - kernels then start the ordinary way
+            return None
 
     def waiting(self) -> bool:
         """Whether a kernel started ahead is on its way (its report will wait for it)."""
@@ -1223,10 +1241,13 @@ class _WarmKernels:
             return None
 
     def close(self) -> None:
-        """Shut down the kernel prepared for a report that will not come."""
+        """Shut down the kernel prepared for a report that will not come, and the zygote."""
         warm, self._next = self._next, None
         if warm is not None:
             warm.close()
+        zygote, self._zygote = self._zygote, None
+        if zygote is not None:
+            zygote.close()
 
 
 _WARM = _WarmKernels()

@@ -1,0 +1,286 @@
+"""Report kernels forked from a process that has already imported the kernel and the package.
+
+Starting a Jupyter kernel for a report costs about 1,5 s of processor time before its first cell:
+the interpreter, ipykernel, pandas/pyarrow and :mod:`analysis` are imported anew each time. A
+*zygote* does that once: ``python -m analysis.kernels`` imports them, then, for each report, forks
+a child that becomes a new kernel (its own process, session and connection file, as if launched
+by the kernel spec), so each report still gets a fresh kernel of its own, at the price of a fork.
+
+The zygote reads one JSON request per line on its standard input and answers with the child's
+pid; it exits when its standard input closes (the ``hoctap`` process ended, however it ended),
+and each kernel exits when the zygote does (ipykernel's parent poller), so a killed run leaves
+nothing running. :class:`ForkedKernelManager` is jupyter_client's asynchronous kernel manager
+with its documented extension point (``_async_launch_kernel``) asking the zygote instead of
+starting a process; anything unusual (another kernel command, a zygote that died or does not
+answer) falls back to the ordinary launch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from pathlib import Path
+from typing import IO, Any
+
+#: Modules the zygote imports before forking kernels (what every report's first cell needs).
+ZYGOTE_IMPORTS = ("ipykernel.kernelapp", "ipykernel.ipkernel", "IPython.display", "analysis.dashboard",
+                  "analysis.exports", "analysis.charts")
+LAUNCHER = ["-m", "ipykernel_launcher"]
+
+
+# ---------------------------------------------------------------------------------------------
+# In the zygote
+# ---------------------------------------------------------------------------------------------
+
+def serve(requests: IO[str], replies: IO[str]) -> None:
+    """The zygote's loop: import, say ready, fork one kernel per request line until end of input."""
+    for name in ZYGOTE_IMPORTS:
+        importlib.import_module(name)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked kernels are reaped as they end
+    replies.write(json.dumps({"ready": os.getpid()}) + "\n")
+    replies.flush()
+    for line in requests:
+        try:
+            request = json.loads(line)
+        except ValueError:
+            continue
+        pid = os.fork()
+        if pid == 0:
+            _become_kernel(request)
+        replies.write(json.dumps({"pid": pid}) + "\n")
+        replies.flush()
+
+
+def _become_kernel(request: dict) -> None:
+    """In the forked child: detach, redirect, take the kernel's environment and run ipykernel."""
+    code = 0
+    try:
+        os.setsid()
+        devnull = os.open(os.devnull, os.O_RDWR)
+        os.dup2(devnull, 0)
+        os.dup2(devnull, 1)
+        log = os.open(request["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644) if request.get("log") \
+            else devnull
+        os.dup2(log, 2)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        if request.get("cwd"):
+            os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request.get("env") or {})
+        zygote = os.getppid()
+        os.environ["JPY_PARENT_PID"] = str(zygote)
+        # ipykernel read JPY_PARENT_PID when the zygote imported it: say it again, so the kernel's
+        # parent poller ends the kernel when the zygote ends
+        args = [*request["args"], f"--IPKernelApp.parent_handle={zygote}"]
+        sys.argv = ["ipykernel_launcher", *args]
+        from ipykernel.kernelapp import IPKernelApp
+
+        IPKernelApp.launch_instance(argv=args)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0
+    except BaseException:  # noqa: BLE001 - the child must never return into the zygote's loop
+        traceback.print_exc()
+        code = 1
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+# ---------------------------------------------------------------------------------------------
+# In the hoctap process
+# ---------------------------------------------------------------------------------------------
+
+class ForkedProcess:
+    """The handle jupyter_client's local provisioner keeps for a kernel the zygote forked (not a
+    child of this process: signals by pid, liveness by ``kill(pid, 0)``)."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        """None while the kernel runs, else its (unknown, so 0) exit code."""
+        if self.returncode is None:
+            try:
+                os.kill(self.pid, 0)
+            except ProcessLookupError:
+                self.returncode = 0
+            except PermissionError:
+                pass
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the kernel to end.
+
+        Raises:
+            subprocess.TimeoutExpired: It still runs after ``timeout`` seconds.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
+            time.sleep(0.02)
+        return self.returncode or 0
+
+    def send_signal(self, signum: int) -> None:
+        """Signal the kernel (nothing if it has ended)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.pid, signum)
+
+    def terminate(self) -> None:
+        """SIGTERM."""
+        self.send_signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        """SIGKILL."""
+        self.send_signal(signal.SIGKILL)
+
+
+def kernel_argv(kernel_name: str = "python3") -> list[str]:
+    """The kernel spec's command line (``{connection_file}`` unformatted)."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return list(KernelSpecManager().get_kernel_spec(kernel_name).argv)
+
+
+def _launcher_at(argv: list[str]) -> int:
+    """Index of ``-m ipykernel_launcher`` in a kernel command, or -1."""
+    for i in range(len(argv) - 1):
+        if argv[i:i + 2] == LAUNCHER:
+            return i
+    return -1
+
+
+class Zygote:
+    """The zygote process of this ``hoctap`` process, started on first use.
+
+    Args:
+        kernel_name: The kernel spec whose interpreter and options the zygote uses.
+        log: File for the zygote's own standard error.
+    """
+
+    def __init__(self, kernel_name: str = "python3", log: Path | None = None) -> None:
+        self.kernel_name = kernel_name
+        self.log = log
+        self._proc: subprocess.Popen | None = None
+        self._lock = threading.Lock()
+        self._ready = False
+        self._pid = os.getpid()
+
+    def start(self, env: dict[str, str] | None = None) -> bool:
+        """Start the zygote (returns at once; it imports in the background). False if the kernel
+        spec is not a plain ipykernel command (then kernels start the ordinary way)."""
+        if self._proc is not None and self._proc.poll() is None and self._pid == os.getpid():
+            return True
+        argv = kernel_argv(self.kernel_name)
+        at = _launcher_at(argv)
+        if at < 1:
+            return False
+        err = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115 - handed to the child
+        try:
+            self._proc = subprocess.Popen([*argv[:at], "-m", "analysis.kernels"], stdin=subprocess.PIPE,
+                                          stdout=subprocess.PIPE, stderr=err, text=True, bufsize=1,
+                                          env=env, close_fds=True, start_new_session=True)
+        finally:
+            if self.log:
+                err.close()  # type: ignore[union-attr]
+        self._ready = False
+        self._pid = os.getpid()
+        return True
+
+    def _readline(self, timeout: float) -> dict:
+        assert self._proc is not None and self._proc.stdout is not None
+        ready, _, _ = select.select([self._proc.stdout], [], [], timeout)
+        if not ready:
+            raise TimeoutError("zygote did not answer")
+        line = self._proc.stdout.readline()
+        if not line:
+            raise EOFError("zygote ended")
+        return json.loads(line)
+
+    def fork(self, args: list[str], cwd: str | None, env: dict[str, str] | None, log: str | None,
+             timeout: float = 60) -> int:
+        """A new kernel process running ipykernel with ``args`` (e.g. ``["-f", conn_file]``).
+
+        Raises:
+            OSError, EOFError: The zygote is gone.
+            TimeoutError: It has not finished its imports yet (no waiting: the caller starts the
+                kernel the ordinary way meanwhile) or does not answer within ``timeout`` seconds.
+        """
+        with self._lock:
+            if self._proc is None or self._proc.poll() is not None or self._proc.stdin is None:
+                raise EOFError("no zygote")
+            if not self._ready:
+                self._readline(0)  # {"ready": pid}: its imports are done
+                self._ready = True
+            self._proc.stdin.write(json.dumps({"args": args, "cwd": cwd, "env": env, "log": log}) + "\n")
+            self._proc.stdin.flush()
+            return int(self._readline(timeout)["pid"])
+
+    def close(self) -> None:
+        """End the zygote (its kernels end with it once their reports have shut them down)."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return
+        with contextlib.suppress(Exception):
+            if proc.stdin:
+                proc.stdin.close()
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        with contextlib.suppress(Exception):
+            if proc.stdout:
+                proc.stdout.close()
+
+
+def forked_kernel_manager(zygote: Zygote, log: Path, kernel_name: str = "python3") -> Any:
+    """An asynchronous kernel manager whose kernel the zygote forks (ordinary launch as fallback).
+
+    Args:
+        zygote: The zygote (started).
+        log: The kernel's standard error.
+        kernel_name: The kernel spec.
+    """
+    from jupyter_client.manager import AsyncKernelManager
+
+    class ForkedKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            import asyncio
+
+            at = _launcher_at(kernel_cmd)
+            try:
+                if at < 1:
+                    raise EOFError("not an ipykernel command")
+                pid = await asyncio.to_thread(zygote.fork, kernel_cmd[at + 2:], kw.get("cwd"), kw.get("env"),
+                                              str(log))
+            except (OSError, EOFError, TimeoutError, ValueError):
+                await super()._async_launch_kernel(kernel_cmd, **kw)
+                return
+            provisioner = self.provisioner
+            assert provisioner is not None
+            provisioner.process = ForkedProcess(pid)  # type: ignore[attr-defined]
+            provisioner.pid = pid  # type: ignore[attr-defined]
+            provisioner.pgid = pid  # type: ignore[attr-defined] - its own session
+            provisioner.cwd = kw.get("cwd") or os.getcwd()  # type: ignore[attr-defined]
+            self._reconcile_connection_info(provisioner.connection_info)
+
+    return ForkedKernelManager(kernel_name=kernel_name)
+
+
+if __name__ == "__main__":
+    serve(sys.stdin, sys.stdout)

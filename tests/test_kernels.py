@@ -1,0 +1,148 @@
+"""Kernels forked from the zygote (analysis.kernels): real kernels, each its own process and
+session, fresh state per report, and nothing left running when the run ends or is killed."""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from analysis import kernels
+
+pytestmark = pytest.mark.xdist_group("notebooks")
+
+
+def _gone(pid: int, within: float = 15) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        try:  # a zombie has ended too
+            if Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z":
+                return True
+        except OSError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _ready(z: kernels.Zygote, within: float = 60) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        try:
+            z._readline(0.5)
+            z._ready = True
+            return
+        except TimeoutError:
+            if time.monotonic() > deadline:
+                raise
+
+
+async def _run(km, code: str) -> dict:  # type: ignore[no-untyped-def]
+    kc = km.client()
+    kc.start_channels()
+    try:
+        await kc.wait_for_ready(timeout=60)
+        msg_id = kc.execute(code, user_expressions={"out": "out"})
+        while True:
+            reply = await kc.get_shell_msg(timeout=60)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                return reply["content"]
+    finally:
+        kc.stop_channels()
+
+
+def test_forked_kernels_are_fresh_processes_with_the_package_imported(tmp_path: Path) -> None:
+    z = kernels.Zygote(log=tmp_path / "zygote.log")
+    assert z.start()
+    _ready(z)
+    seen = []
+    try:
+        for i in range(2):
+            km = kernels.forked_kernel_manager(z, tmp_path / f"k{i}.log")
+            asyncio.run(km.start_kernel(cwd=str(tmp_path)))
+            pid = km.provisioner.pid
+            assert isinstance(km.provisioner.process, kernels.ForkedProcess)  # forked, not launched
+            code = ("import os, sys\n"
+                    "first = 'mark' not in globals()\nmark = 1\n"
+                    "out = (os.getpid(), os.getsid(0), 'analysis.dashboard' in sys.modules, first, os.getcwd())")
+            content = asyncio.run(_run(km, code))
+            assert content["status"] == "ok", content
+            kpid, sid, imported, first, cwd = ast.literal_eval(content["user_expressions"]["out"]["data"]["text/plain"])
+            assert kpid == pid and sid == pid and imported and first and cwd == str(tmp_path)
+            seen.append(pid)
+            asyncio.run(km.shutdown_kernel(now=False))
+            assert _gone(pid)
+    finally:
+        z.close()
+    assert len(set(seen)) == 2
+
+
+def test_a_zygote_not_ready_yet_is_not_waited_for(tmp_path: Path) -> None:
+    """Before its imports are done the zygote refuses at once; the manager then launches the
+    kernel the ordinary way."""
+    z = kernels.Zygote()
+    assert z.start()
+    try:
+        km = kernels.forked_kernel_manager(z, tmp_path / "k.log")
+        start = time.monotonic()
+        asyncio.run(km.start_kernel(cwd=str(tmp_path)))
+        took = time.monotonic() - start
+        process = km.provisioner.process
+        assert not isinstance(process, kernels.ForkedProcess) and took < 10
+        asyncio.run(km.shutdown_kernel(now=True))
+    finally:
+        z.close()
+
+
+def test_killing_the_run_ends_the_zygote_and_its_kernels(tmp_path: Path) -> None:
+    """SIGKILL of the process that owns the zygote: the zygote sees its input close and ends,
+    and a kernel it forked ends with it (ipykernel's parent poller)."""
+    script = tmp_path / "owner.py"
+    script.write_text(textwrap.dedent(f"""
+        import asyncio, json, sys, time
+        from pathlib import Path
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from analysis import kernels
+        from test_kernels import _ready
+        z = kernels.Zygote()
+        z.start()
+        _ready(z)
+        km = kernels.forked_kernel_manager(z, Path({str(tmp_path / "k.log")!r}))
+        asyncio.run(km.start_kernel())
+        print(json.dumps({{"zygote": z._proc.pid, "kernel": km.provisioner.pid}}), flush=True)
+        time.sleep(600)
+    """))
+    owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = json.loads(owner.stdout.readline())  # type: ignore[union-attr]
+        os.kill(owner.pid, signal.SIGKILL)
+        owner.wait()
+        assert _gone(pids["zygote"]), "zygote left running"
+        assert _gone(pids["kernel"]), "kernel left running"
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+
+
+def test_forked_process_handle_signals_and_waits() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    handle = kernels.ForkedProcess(child.pid)
+    assert handle.poll() is None
+    with pytest.raises(subprocess.TimeoutExpired):
+        handle.wait(timeout=0.1)
+    handle.terminate()
+    child.wait()  # reap (it is this test's child, not the zygote's)
+    assert handle.wait(timeout=5) == 0 and handle.poll() == 0
+    handle.kill()  # ended: nothing happens
