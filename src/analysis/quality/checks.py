@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -213,7 +213,7 @@ def shared_tree(units: pd.DataFrame) -> Iterator[None]:
         ...     _unit_years(u) is _unit_years(u)
         True
     """
-    token = _SHARED.set({"units": units, "unit_years": None, "closure": {}, "ids": None})
+    token = _SHARED.set({"units": units, "unit_years": None, "closure": {}, "ids": None, "trees": {}})
     try:
         yield
     finally:
@@ -249,6 +249,10 @@ class UnitYears:
         self._levels: dict[tuple[int, str], set[str]] = {}
         self._masks: dict[tuple[int, str], np.ndarray] = {}
         self._ids: tuple[np.ndarray, pa.Array] | None = None
+        self._prep: tuple[hierarchy._Prep, np.ndarray] | None = None
+        self._typed_ids: dict[pa.DataType, pa.Array] = {}
+        self._index: pd.Index | None = None
+        self._lazy: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
 
     def active(self, year: int) -> pd.DataFrame:
         """Active rows (unit_id, parent_id, unit_level) of ``year``."""
@@ -258,6 +262,15 @@ class UnitYears:
             act = a[(a["vf"] <= year) & (year <= a["vt"])].drop_duplicates("unit_id")
             self._act[year] = act[["unit_id", "parent_id", "unit_level"]]
         return self._act[year]
+
+    def active_parents(self, year: int) -> tuple[np.ndarray, np.ndarray]:
+        """Codes (:meth:`codes`) and parent ids (object, None when missing) of the rows of
+        :meth:`active` of ``year``."""
+        key = (int(year), "parents")
+        if key not in self._lazy:
+            act = self.active(year)
+            self._lazy[key] = (self.codes(act["unit_id"]), act["parent_id"].to_numpy(dtype=object, na_value=None))
+        return self._lazy[key]
 
     def _get(self, year: int) -> tuple[pd.DataFrame, set[str], set[str]]:
         year = int(year)
@@ -303,15 +316,38 @@ class UnitYears:
         arr = _arrow_text(values)
         if not len(arr):
             return np.zeros(0, dtype=np.int64)
-        found = pc.index_in(arr.cast(pa.string()), value_set=self._id_arrays()[1])
+        if len(arr) * 4 < len(self.ids):  # few values: probe a hash of the ids built once
+            if self._index is None:
+                self._index = pd.Index(self.ids, dtype=object)
+            found = self._index.get_indexer(np.asarray(arr.to_numpy(zero_copy_only=False), dtype=object))
+            return np.asarray(found, dtype=np.int64)
+        if arr.type not in self._typed_ids:  # the ids in the values' type (no copy of the values)
+            self._typed_ids[arr.type] = self._id_arrays()[1].cast(arr.type)
+        found = pc.index_in(arr, value_set=self._typed_ids[arr.type])
         return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
 
     def mask_of(self, values: pd.Series | Iterable) -> np.ndarray:
-        """Boolean mask over :attr:`ids`: True for the ids among ``values``."""
-        out = np.zeros(len(self.ids), dtype=bool)
-        c = self.codes(values)
-        out[c[c >= 0]] = True
-        return out
+        """Boolean mask over :attr:`ids`: True for the ids among ``values`` (as text).
+
+        Many values: the ids are looked up in ``values`` (one hash of ``values``); few: the values
+        among the ids (:meth:`codes`).
+        """
+        keys = _arrow_text(values).drop_null()
+        if not len(keys) or not len(self.ids):
+            return np.zeros(len(self.ids), dtype=bool)
+        if len(keys) * 4 < len(self.ids):  # few values: look them up
+            out = np.zeros(len(self.ids), dtype=bool)
+            c = self.codes(keys)
+            out[c[c >= 0]] = True
+            return out
+        hit = pc.is_in(self._id_arrays()[1], value_set=keys.cast(pa.string()))
+        return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+
+    def prep_codes(self, prep: hierarchy._Prep) -> np.ndarray:
+        """:meth:`codes` of every name of a :mod:`analysis.hierarchy` coding of the units (cached)."""
+        if self._prep is None or self._prep[0] is not prep:
+            self._prep = (prep, self.codes(pd.Series(prep.names, dtype="string")))
+        return self._prep[1]
 
     def mask(self, year: int, what: str) -> np.ndarray:
         """Boolean mask over :attr:`ids` of the units of ``year`` that are ``active``, a ``leaf``
@@ -335,8 +371,13 @@ def _fact_years(df: pd.DataFrame, table: str, campaigns: pd.DataFrame | None) ->
     if table == "study_participation":
         if campaigns is None:
             return pd.DataFrame({"unit_id": pd.Series(dtype="string"), "year": pd.Series(dtype="Int64")})
-        out = df[["unit_id", "campaign_id"]].merge(campaigns[["campaign_id", "year"]], on="campaign_id",
-                                                   how="inner")
+        paired = _campaign_rows(df, campaigns)
+        if paired is None:
+            return df[["unit_id", "campaign_id"]].merge(campaigns[["campaign_id", "year"]], on="campaign_id",
+                                                        how="inner")
+        rows, idx = paired  # the inner merge, by lookup
+        out = df[["unit_id", "campaign_id"]].iloc[rows].reset_index(drop=True)
+        out["year"] = campaigns["year"].array.take(idx)
         return out
     return df[["unit_id", "year"]]
 
@@ -388,6 +429,29 @@ def _years_by_unit(uids: np.ndarray, years: np.ndarray) -> list[tuple[str, list[
     return sorted(out.items())
 
 
+def _unit_year_pairs(fy: pd.DataFrame, uy: UnitYears) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """The distinct (unit, year) pairs of ``fy`` (no missing value), sorted by unit id then year.
+
+    Returns:
+        The pairs of unknown units (``unit_id``, ``year``, ``n`` rows), and the codes
+        (:meth:`UnitYears.codes`) and years of the pairs of known units.
+    """
+    code = uy.codes(fy["unit_id"])
+    known = code >= 0
+    if not pd.api.types.is_integer_dtype(fy["year"].dtype):  # group the values as they are
+        pairs = fy.groupby(["unit_id", "year"], sort=True).size().reset_index(name="n")
+        pc_ = uy.codes(pairs["unit_id"].astype(str))
+        return (pairs[pc_ < 0], pc_[pc_ >= 0],
+                pairs["year"][pc_ >= 0].astype(int).to_numpy(dtype=np.int64))
+    unknown = fy[~known].groupby(["unit_id", "year"], sort=True).size().reset_index(name="n")
+    kc, ky = code[known], fy["year"].to_numpy(dtype=np.int64)[known]
+    order = np.lexsort((ky, kc))
+    kc, ky = kc[order], ky[order]
+    first = np.ones(len(kc), dtype=bool)
+    first[1:] = (kc[1:] != kc[:-1]) | (ky[1:] != ky[:-1])
+    return unknown, kc[first], ky[first]
+
+
 def unit_reference_findings(units: pd.DataFrame, facts: dict[str, pd.DataFrame | None],
                             campaigns: pd.DataFrame | None, scope: Scope,
                             lang: str = "vi") -> list[dict]:
@@ -404,28 +468,23 @@ def unit_reference_findings(units: pd.DataFrame, facts: dict[str, pd.DataFrame |
             continue
         fy = _fact_years(df, table, campaigns).dropna(subset=["unit_id", "year"])
         fy = fy[_in_scope_rows(fy, scope)]
-        pairs = fy.groupby(["unit_id", "year"], sort=True).size().reset_index(name="n")
-        code = uy.codes(pairs["unit_id"].astype(str))
-        is_known = code >= 0
-        unknown = pairs[~is_known]
+        unknown, code, years = _unit_year_pairs(fy, uy)
         for uid, g in unknown.groupby("unit_id", sort=True):
             ys = [int(y) for y in g["year"]]
             out.append(finding("cross.unit_unknown", "critical", table, [uid],
                                [{"unit_id": str(uid), "year": y} for y in ys],
                                msg.say("cross.unit_unknown", lang, table=table, unit=uid,
                                        count=int(g["n"].sum()), years=_years_text(ys))))
-        pairs, code = pairs[is_known], code[is_known]
         uids = uy.ids[code]
-        years = pairs["year"].astype(int).to_numpy(dtype=np.int64)
-        active = np.zeros(len(pairs), dtype=bool)
-        leaf = np.zeros(len(pairs), dtype=bool)
+        active = np.zeros(len(code), dtype=bool)
+        leaf = np.zeros(len(code), dtype=bool)
         for y in np.unique(years):
             sel = years == y
             active[sel] = uy.mask(int(y), "active")[code[sel]]
             if table in LEAF_TABLES:
                 leaf[sel] = uy.mask(int(y), "leaf")[code[sel]]
         inactive = ~active
-        not_leaf = active & ~leaf if table in LEAF_TABLES else np.zeros(len(pairs), dtype=bool)
+        not_leaf = active & ~leaf if table in LEAF_TABLES else np.zeros(len(code), dtype=bool)
         for uid, ys in _years_by_unit(uids[inactive], years[inactive]):
             out.append(finding("cross.unit_inactive", "critical", table, [uid],
                                [{"unit_id": uid, "year": y} for y in ys],
@@ -645,10 +704,181 @@ def _coded_closure(units: pd.DataFrame, years: list[int]) -> tuple[pd.DataFrame,
     return pd.concat([cache[y] for y in years], ignore_index=True), uy
 
 
+class _YearTree:
+    """The unit tree of one year over :attr:`UnitYears.ids` codes, for subtree sums.
+
+    Built from :func:`analysis.hierarchy._tree` (the tree :func:`analysis.hierarchy.closure_all_years`
+    builds, with the same errors). A subtree sum adds each unit's value to its parent, deepest
+    level first: the same integer sums as joining the ancestor closure, without building it.
+
+    Attributes:
+        n: Number of active units (tree positions, sorted like the ids).
+        uy_of: Code in :attr:`UnitYears.ids` of each position.
+        pos_of: Position of each :attr:`UnitYears.ids` code (−1: not active that year).
+        parent: Position of each position's parent (−1 for a root).
+        levels: Positions at depth 1, 2, … (index 0 holds depth 1).
+    """
+
+    def __init__(self, tree: hierarchy._Tree, uy_of: np.ndarray, n_ids: int) -> None:
+        self.n = len(tree)
+        self.uy_of = uy_of
+        self.pos_of = np.full(n_ids, -1, dtype=np.int64)
+        self.pos_of[uy_of] = np.arange(self.n, dtype=np.int64)
+        self.parent = np.asarray(tree.pidx, dtype=np.int64)
+        depth = np.zeros(self.n, dtype=np.int64)
+        cur = self.parent.copy()
+        while True:
+            up = cur >= 0
+            if not up.any():
+                break
+            depth[up] += 1
+            cur[up] = self.parent[cur[up]]
+        self.levels = [np.flatnonzero(depth == d) for d in range(1, int(depth.max(initial=0)) + 1)]
+
+    def up(self, values: np.ndarray) -> np.ndarray:
+        """Subtree sums (each unit included) of per-position ``values`` (rows = positions)."""
+        out = values.copy()
+        for idx in reversed(self.levels):
+            np.add.at(out, self.parent[idx], out[idx])
+        return out
+
+    def sums(self, codes: np.ndarray, cols: list[np.ndarray], key: np.ndarray | None = None, k: int = 1,
+             min_depth: int = 0) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Subtree sums of fact rows over every unit (and key value).
+
+        Args:
+            codes: :attr:`UnitYears.ids` code of each row's unit (−1: unknown).
+            cols: int64 values per row, summed.
+            key: Code ``0 … k − 1`` of each row's extra key (−1: missing, row ignored), or None.
+            k: Number of key codes.
+            min_depth: 1 to leave each unit's own rows out of its sums.
+
+        Returns:
+            Whether any row falls in each (position, key) and the sums, as ``(n, k)`` arrays.
+        """
+        codes = np.asarray(codes, dtype=np.int64)
+        pos = self.pos_of[np.maximum(codes, 0)] if len(self.pos_of) else np.full(len(codes), -1, dtype=np.int64)
+        keep = (codes >= 0) & (pos >= 0)
+        if key is not None:
+            keep &= np.asarray(key) >= 0
+        flat = pos[keep] if key is None else pos[keep] * k + np.asarray(key, dtype=np.int64)[keep]
+        own = [np.bincount(flat, minlength=self.n * k).astype(np.int64).reshape(self.n, k)]
+        for v in cols:
+            arr = np.zeros(self.n * k, dtype=np.int64)
+            np.add.at(arr, flat, np.asarray(v, dtype=np.int64)[keep])
+            own.append(arr.reshape(self.n, k))
+        total = [self.up(a) for a in own]
+        if min_depth >= 1:
+            total = [t - a for t, a in zip(total, own, strict=True)]
+        return total[0] > 0, total[1:]
+
+
+def _year_tree(units: pd.DataFrame, year: int) -> _YearTree | None:
+    """The :class:`_YearTree` of ``year`` (once per :func:`shared_tree`).
+
+    Returns None when an id of the tree is not a unit id as text (then callers join on the ids).
+
+    Raises:
+        hierarchy.HierarchyError: The tree of the year is invalid, as
+            :func:`analysis.hierarchy.closure_all_years` raises it.
+    """
+    c = _shared(units)
+    cache: dict[int, _YearTree | None] = c["trees"] if c is not None else {}
+    year = int(year)
+    if year not in cache:
+        tree = hierarchy._tree(units, year)
+        if len(tree) and tree.stuck().any():
+            hierarchy._closure_arrays(tree)  # raises the cycle error of the closure
+        uy = _unit_years(units)
+        uy_of = uy.prep_codes(tree.prep)[tree.uc] if len(tree) else np.zeros(0, dtype=np.int64)
+        cache[year] = None if (uy_of < 0).any() else _YearTree(tree, uy_of, len(uy.ids))
+    return cache[year]
+
+
+def _plain_ints(df: pd.DataFrame, cols: Iterable[str]) -> bool:
+    """Whether every column of ``cols`` is numpy int64 (summed exactly by :class:`_YearTree`)."""
+    return all(df[c].dtype == np.int64 for c in cols)
+
+
 def _rollup(facts: pd.DataFrame, units: pd.DataFrame, years: Iterable[int],
-            value_cols: list[str], extra_keys: tuple[str, ...] = (), min_depth: int = 0) -> pd.DataFrame:
+            value_cols: list[str], extra_keys: tuple[str, ...] = (), min_depth: int = 0,
+            only: Callable[[int], np.ndarray] | None = None) -> pd.DataFrame:
     """Sum leaf ``value_cols`` onto every ancestor (self included unless ``min_depth`` ≥ 1) per
     year, sorted by year, ancestor id and ``extra_keys``.
+
+    A (year, ancestor, keys) row exists when a fact row of that year and keys (missing keys
+    ignored) falls in the ancestor's subtree. int64 values are summed over the year's tree
+    (:class:`_YearTree`); other values, or ids that are not text, go through the closure join
+    (:func:`_rollup_joined`), which gives the same frame.
+
+    Args:
+        facts: ``unit_id``, ``year``, ``extra_keys`` and ``value_cols``.
+        units: The units table.
+        years: Years rolled up (the trees of these years are built when ``facts`` has rows).
+        value_cols: Columns summed.
+        extra_keys: Further grouping columns.
+        min_depth: 1 to leave each unit's own rows out of its sums.
+        only: ``only(year)`` gives a mask over :attr:`UnitYears.ids` of the ancestors wanted; the
+            rows of the other ancestors are left out (the rows kept are unchanged).
+    """
+    years = sorted({int(y) for y in years})
+    if not years or not len(facts):
+        return pd.DataFrame(columns=["year", "ancestor_id", *extra_keys, *value_cols])
+    trees = [_year_tree(units, y) for y in years]
+    if min_depth > 1 or any(t is None for t in trees) or not _plain_ints(facts, value_cols):
+        out = _rollup_joined(facts, units, years, value_cols, extra_keys, min_depth)
+        if only is not None and len(out):
+            uy = _unit_years(units)
+            keep = np.zeros(len(out), dtype=bool)
+            ry = out["year"].to_numpy()
+            code = uy.codes(out["ancestor_id"])
+            for y in years:
+                sel = (ry == y) & (code >= 0)
+                keep[sel] = only(y)[code[sel]]
+            out = out[keep].reset_index(drop=True)
+        return out
+    uy = _unit_years(units)
+    fy = facts["year"].astype("int64").to_numpy()
+    codes = uy.codes(facts["unit_id"].astype(str))
+    key = None
+    k = 1
+    uniques = []
+    if extra_keys:
+        key = np.zeros(len(facts), dtype=np.int64)
+        for col in extra_keys:
+            c, u = pd.factorize(facts[col], sort=True)
+            key = np.where((key < 0) | (c < 0), -1, key * max(len(u), 1) + c)
+            uniques.append(u)
+        k = int(np.prod([max(len(u), 1) for u in uniques]))
+    parts: dict[str, list] = {"year": [], "anc": [], "key": [], **{c: [] for c in value_cols}}
+    for y, yt in zip(years, trees, strict=True):
+        sel = fy == y
+        present, sums = yt.sums(codes[sel], [facts[c].to_numpy()[sel] for c in value_cols],
+                                None if key is None else key[sel], k, min_depth)
+        if only is not None:
+            present &= only(y)[yt.uy_of][:, None]
+        p, kk = np.nonzero(present)
+        parts["year"].append(np.full(len(p), y, dtype=np.int64))
+        parts["anc"].append(yt.uy_of[p])
+        parts["key"].append(kk)
+        for c, v in zip(value_cols, sums, strict=True):
+            parts[c].append(v[p, kk])
+    anc = np.concatenate(parts["anc"])
+    out = pd.DataFrame({"year": np.concatenate(parts["year"]),
+                        "ancestor_id": pd.array(uy.ids[anc], dtype="str")})
+    kk = np.concatenate(parts["key"])
+    for col, u in reversed(list(zip(extra_keys, uniques, strict=True))):
+        n_u = max(len(u), 1)
+        out.insert(2, col, u.take(kk % n_u) if len(u) else pd.array([], dtype=facts[col].dtype))
+        kk = kk // n_u
+    for c in value_cols:
+        out[c] = np.concatenate(parts[c]).astype(np.int64)
+    return out
+
+
+def _rollup_joined(facts: pd.DataFrame, units: pd.DataFrame, years: Iterable[int],
+                   value_cols: list[str], extra_keys: tuple[str, ...] = (), min_depth: int = 0) -> pd.DataFrame:
+    """:func:`_rollup` by joining the facts to the ancestor closure (any value dtype).
 
     The facts are first summed per unit, then joined to the closure on integer codes of the ids
     (the closure is coded once per :func:`shared_tree`); integer sums do not depend on the order.
@@ -690,9 +920,9 @@ def member_quota_findings(units: pd.DataFrame, member_ratings: pd.DataFrame, sco
         return []
     mr = member_ratings[member_ratings["year"].isin(years)]
     mr = mr.assign(members_count=mr["members_count"].fillna(0).astype("int64"))
-    rolled = _rollup(mr[["unit_id", "year", "rating_rank", "members_count"]].dropna(subset=["rating_rank"]),
-                     units, years, ["members_count"], ("rating_rank",))
     uy = _unit_years(units)
+    rolled = _rollup(mr[["unit_id", "year", "rating_rank", "members_count"]].dropna(subset=["rating_rank"]),
+                     units, years, ["members_count"], ("rating_rank",), only=lambda y: uy.mask(y, "co_so"))
     ry = rolled["year"].astype("int64").to_numpy()
     keep = np.zeros(len(rolled), dtype=bool)
     for y in years:
@@ -726,15 +956,250 @@ def member_quota_findings(units: pd.DataFrame, member_ratings: pd.DataFrame, sco
 # ---------------------------------------------------------------------------------------------
 
 
+#: The indicators of :func:`indicator_frame`, in the order of its rows.
+INDICATORS = ("coverage_members", "member_rank1_share", "members", "unit_rank1_share")
+
+
+@dataclass
+class IndicatorFacts:
+    """The fact columns :func:`indicator_frame` rolls up, as aligned arrays.
+
+    ``codes`` are positions in :attr:`UnitYears.ids` (−1: unknown unit), ``years`` int64, counts
+    int64 with missing counts as 0. A table is None when it was not given or had no row (its
+    indicators are then left out, as :func:`indicator_frame` leaves them out).
+
+    Attributes:
+        membership: ``(codes, years, members_total, eligible)`` of the rows with a unit and a year;
+            ``eligible`` is ``max(members_total − members_exempt, 0)`` per row.
+        study: ``(codes, years, attended, exempt_attended)`` of the study rows of a campaign that has
+            a year (that year); only when ``membership`` is given.
+        n_campaigns: Campaigns per year (campaigns with a year).
+        member_ratings: ``(codes, years, assessed, rank1)`` of the rows with a rank, unit and year.
+        unit_ratings: ``(codes, years, rank1)`` of the rows with a rank, unit and year.
+        unit_rating_years: Years of the ``unit_ratings`` rows (before the unit lookup).
+    """
+
+    membership: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+    study: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+    n_campaigns: dict[int, int] | None = None
+    member_ratings: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+    unit_ratings: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    unit_rating_years: frozenset[int] = frozenset()
+
+
+def _i64(s: pd.Series) -> np.ndarray:
+    """The values as int64, missing values as 0."""
+    return s.fillna(0).astype("int64").to_numpy()
+
+
+def _campaign_rows(df: pd.DataFrame, camps: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """The rows of ``df`` whose ``campaign_id`` is in ``camps`` and the position of that campaign in
+    ``camps`` (how an inner merge on ``campaign_id`` pairs them, in ``df``'s order), or None when a
+    merge is needed (campaign ids repeated, missing or not text)."""
+    ids = camps["campaign_id"]
+    if not (isinstance(df["campaign_id"].dtype, pd.StringDtype) and isinstance(ids.dtype, pd.StringDtype)) \
+            or ids.isna().any() or ids.duplicated().any():
+        return None
+    hit = pc.index_in(_arrow_text(df["campaign_id"]), value_set=_arrow_text(ids))
+    idx = pc.fill_null(hit, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    rows = np.flatnonzero(idx >= 0)
+    return rows, idx[rows]
+
+
+def indicator_facts(units: pd.DataFrame, facts: dict[str, pd.DataFrame | None],
+                    campaigns: pd.DataFrame | None, known_only: bool = False) -> IndicatorFacts | None:
+    """The :class:`IndicatorFacts` of canonical fact frames (what :func:`indicator_frame` reads).
+
+    Args:
+        units: The units table.
+        facts: Fact frames, as :func:`indicator_frame` takes them.
+        campaigns: The campaigns table.
+        known_only: Read only the rows of units in ``units`` (as if the frames were filtered to them).
+
+    Returns:
+        The arrays, or None when the study rows must be paired with their campaigns by a merge
+        (repeated or non-text campaign ids).
+    """
+    uy = _unit_years(units)
+    out = IndicatorFacts()
+    codes: dict[str, np.ndarray] = {}
+    for name, f in list(facts.items()):
+        if f is not None and len(f):
+            codes[name] = uy.codes(f["unit_id"])
+            if known_only:
+                facts = {**facts, name: f[codes[name] >= 0]}
+                codes[name] = codes[name][codes[name] >= 0]
+
+    def rows_with(f: pd.DataFrame, cols: list[str]) -> np.ndarray:
+        return np.logical_and.reduce([f[c].notna().to_numpy(dtype=bool) for c in cols])
+
+    ms = facts.get("membership")
+    if ms is not None and len(ms):
+        ok = rows_with(ms, ["unit_id", "year"])
+        eligible = (ms["members_total"].fillna(0) - ms["members_exempt"].fillna(0)).clip(lower=0)
+        out.membership = (codes["membership"][ok], ms["year"][ok].astype("int64").to_numpy(),
+                          _i64(ms["members_total"])[ok], eligible.astype("int64").to_numpy()[ok])
+        sp = facts.get("study_participation")
+        if sp is not None and campaigns is not None and len(sp):
+            camps = campaigns.dropna(subset=["year"])
+            out.n_campaigns = {int(y): int(n) for y, n in camps.groupby("year")["campaign_id"].nunique().items()}
+            paired = _campaign_rows(sp, camps)
+            if paired is None:
+                return None
+            rows, idx = paired
+            s = sp.iloc[rows]
+            ex_att = (_i64(s["members_exempt_attended"]) if "members_exempt_attended" in s
+                      else np.zeros(len(s), dtype=np.int64))
+            out.study = (codes["study_participation"][rows], camps["year"].astype("int64").to_numpy()[idx],
+                         _i64(s["members_attended"]), ex_att)
+    mr = facts.get("member_ratings")
+    if mr is not None and len(mr):
+        ok = rows_with(mr, ["rating_rank", "unit_id", "year"])
+        x = mr[ok]
+        assessed = _i64(x["members_count"])
+        rank1 = np.where((x["rating_rank"] == 1).to_numpy(dtype=bool), assessed, 0)
+        out.member_ratings = (codes["member_ratings"][ok], x["year"].astype("int64").to_numpy(), assessed, rank1)
+    ur = facts.get("unit_ratings")
+    if ur is not None and len(ur):
+        ok = rows_with(ur, ["rating_rank", "unit_id", "year"])
+        x = ur[ok]
+        out.unit_ratings = (codes["unit_ratings"][ok], x["year"].astype("int64").to_numpy(),
+                            (x["rating_rank"] == 1).astype("int64").to_numpy())
+        out.unit_rating_years = frozenset(int(y) for y in x["year"])
+    return out
+
+
 def indicator_frame(units: pd.DataFrame, facts: dict[str, pd.DataFrame | None],
-                    campaigns: pd.DataFrame | None, years: Iterable[int]) -> pd.DataFrame:
+                    campaigns: pd.DataFrame | None, years: Iterable[int],
+                    only: np.ndarray | None = None, known_only: bool = False) -> pd.DataFrame:
     """Indicators of every unit (rolled up over its leaves) per year.
+
+    Each figure is a subtree sum over the tree of its year (:class:`_YearTree`): shares of
+    integer counts, the same as summing over the ancestor closure.
+
+    Args:
+        units: The units table.
+        facts: ``membership``, ``study_participation``, ``member_ratings``, ``unit_ratings``
+            (canonical frames; a missing one is left out).
+        campaigns: The campaigns table (the year of each study row).
+        years: Years computed.
+        only: Mask over :attr:`UnitYears.ids`: keep only the rows of these units (their values
+            do not depend on it).
+        known_only: Leave out the fact rows of units not in ``units`` first.
 
     Returns:
         Long frame: ``year``, ``unit_id``, ``indicator`` (``members``, ``coverage_members``,
         ``member_rank1_share``, ``unit_rank1_share``), ``value`` (shares in %), ``base`` (the
-        denominator, or the value itself for ``members``).
+        denominator, or the value itself for ``members``), sorted by indicator, unit and year.
+
+    Raises:
+        hierarchy.HierarchyError: The tree of a year with facts is invalid.
     """
+    f = indicator_facts(units, facts, campaigns, known_only)
+    out = None if f is None else indicator_frame_of(units, f, years, only)
+    if out is not None:
+        return out
+    if known_only:
+        uy = _unit_years(units)
+        facts = {n: (None if f is None else f[uy.codes(f["unit_id"]) >= 0]) for n, f in facts.items()}
+    out = _indicator_frame_joined(units, facts, campaigns, years)
+    if only is not None and len(out):
+        code = _unit_years(units).codes(out["unit_id"])
+        out = out[(code >= 0) & only[np.where(code >= 0, code, 0)]].reset_index(drop=True)
+    return out
+
+
+def indicator_frame_of(units: pd.DataFrame, facts: IndicatorFacts, years: Iterable[int],
+                       only: np.ndarray | None = None) -> pd.DataFrame | None:
+    """:func:`indicator_frame` of facts given as arrays (:class:`IndicatorFacts`).
+
+    Returns None when an id of a tree is not a unit id as text (then only the closure join of
+    :func:`indicator_frame` applies).
+    """
+    years = sorted({int(y) for y in years})
+    uy = _unit_years(units)
+    got: dict[str, list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]] = {i: [] for i in INDICATORS}
+    any_part = False
+
+    def trees(ys: list[int], rows: tuple | None) -> list[_YearTree | None]:
+        # the trees are built for every year asked as soon as the table has rows (as the closure was)
+        return [_year_tree(units, y) for y in ys] if rows is not None and len(rows[0]) else []
+
+    def sums(yt: _YearTree, rows: tuple, y: int, min_depth: int = 0) -> tuple[np.ndarray, list[np.ndarray]]:
+        sel = rows[1] == y
+        present, total = yt.sums(rows[0][sel], [c[sel] for c in rows[2:]], min_depth=min_depth)
+        if only is not None:
+            present = present & only[yt.uy_of][:, None]
+        return present[:, 0], [t[:, 0] for t in total]
+
+    def add(indicator: str, yt: _YearTree, y: int, keep: np.ndarray, value: np.ndarray, base: np.ndarray) -> None:
+        p = np.flatnonzero(keep)
+        got[indicator].append((yt.uy_of[p], np.full(len(p), y, dtype=np.int64), value[p], base[p]))
+
+    m, s = facts.membership, facts.study
+    tm, ts = trees(years, m), trees(years, s)
+    if any(t is None for t in (*tm, *ts)):
+        return None
+    if m is not None:
+        any_part = True
+        for i, y in enumerate(years):
+            m_in, (total, eligible) = sums(tm[i], m, y) if tm else (np.zeros(0, bool), [np.zeros(0)] * 2)
+            if not len(m_in):
+                continue
+            add("members", tm[i], y, m_in, total.astype(float), total.astype(float))
+            if not ts:
+                continue
+            s_in, (att, ex_att) = sums(ts[i], s, y)
+            # exempt members who attended count in the denominator (HD 01-HD/TW 13.2)
+            den = eligible * (facts.n_campaigns or {}).get(y, 0) + ex_att
+            with np.errstate(invalid="ignore", divide="ignore"):
+                value = 100.0 * att.astype(float) / den.astype(float)
+            add("coverage_members", tm[i], y, m_in & s_in & (den > 0), value, eligible.astype(float))
+    mr = facts.member_ratings
+    if mr is not None:
+        any_part = True
+        tr = trees(years, mr)
+        if any(t is None for t in tr):
+            return None
+        for yt, y in zip(tr, years if tr else [], strict=True):
+            r_in, (assessed, rank1) = sums(yt, mr, y)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                value = 100.0 * rank1.astype(float) / assessed.astype(float)
+            add("member_rank1_share", yt, y, r_in & (assessed > 0), value, assessed.astype(float))
+    ur = facts.unit_ratings
+    yrs = sorted(set(years) & facts.unit_rating_years)
+    if ur is not None and yrs:
+        any_part = True
+        tu = trees(yrs, ur)
+        if any(t is None for t in tu):
+            return None
+        rows = (ur[0], ur[1], np.ones(len(ur[0]), dtype=np.int64), ur[2])
+        for yt, y in zip(tu, yrs, strict=True):
+            u_in, (rated, rank1) = sums(yt, rows, y, min_depth=1)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                value = 100.0 * rank1.astype(float) / rated.astype(float)
+            add("unit_rank1_share", yt, y, u_in, value, rated.astype(float))
+    if not any_part:
+        return pd.DataFrame(columns=["year", "unit_id", "indicator", "value", "base"])
+    cols: list[list[np.ndarray]] = [[], [], [], [], []]
+    for k, indicator in enumerate(INDICATORS):
+        for unit, year, value, base in got[indicator]:
+            for c, a in zip(cols, (np.full(len(unit), k, dtype=np.int64), unit, year, value, base), strict=True):
+                c.append(a)
+    ind, unit, year, value, base = (np.concatenate(c) if c else np.zeros(0) for c in cols)
+    order = np.lexsort((year, unit, ind))
+    unit = unit[order].astype(np.int64)
+    return pd.DataFrame({"year": year[order].astype(np.int64),
+                         "unit_id": pd.array(uy.ids[unit], dtype="str"),
+                         "indicator": pd.array(np.asarray(INDICATORS, dtype=object)[ind[order].astype(np.int64)],
+                                               dtype="str"),
+                         "value": value[order].astype(float), "base": base[order].astype(float)})
+
+
+def _indicator_frame_joined(units: pd.DataFrame, facts: dict[str, pd.DataFrame | None],
+                            campaigns: pd.DataFrame | None, years: Iterable[int]) -> pd.DataFrame:
+    """:func:`indicator_frame` through the closure join (:func:`_rollup_joined`), for ids that are
+    not text and campaign ids that repeat."""
     years = sorted({int(y) for y in years})
     parts = []
     ms = facts.get("membership")
@@ -743,7 +1208,7 @@ def indicator_frame(units: pd.DataFrame, facts: dict[str, pd.DataFrame | None],
             members_total=ms["members_total"].fillna(0).astype("int64"),
             eligible=(ms["members_total"].fillna(0) - ms["members_exempt"].fillna(0)).clip(lower=0)
             .astype("int64"))
-        r = _rollup(m[["unit_id", "year", "members_total", "eligible"]], units, years,
+        r = _rollup_joined(m[["unit_id", "year", "members_total", "eligible"]], units, years,
                     ["members_total", "eligible"])
         parts.append(pd.DataFrame({"year": r["year"], "unit_id": r["ancestor_id"], "indicator": "members",
                                    "value": r["members_total"].astype(float),
@@ -756,7 +1221,7 @@ def indicator_frame(units: pd.DataFrame, facts: dict[str, pd.DataFrame | None],
             ex_att = (s["members_exempt_attended"].fillna(0).astype("int64") if "members_exempt_attended" in s
                       else 0)
             s = s.assign(att=s["members_attended"].fillna(0).astype("int64"), ex_att=ex_att)
-            sr = _rollup(s[["unit_id", "year", "att", "ex_att"]], units, years, ["att", "ex_att"])
+            sr = _rollup_joined(s[["unit_id", "year", "att", "ex_att"]], units, years, ["att", "ex_att"])
             j = r.merge(sr, on=["year", "ancestor_id"], how="inner")
             # exempt members who attended count in the denominator (HD 01-HD/TW 13.2)
             den = j["eligible"] * j["year"].map(n_camps).fillna(0) + j["ex_att"]
@@ -770,7 +1235,7 @@ def indicator_frame(units: pd.DataFrame, facts: dict[str, pd.DataFrame | None],
         x = mr.dropna(subset=["rating_rank", "unit_id", "year"])
         x = x.assign(assessed=x["members_count"].fillna(0).astype("int64"),
                      rank1=x["members_count"].fillna(0).astype("int64").where(x["rating_rank"] == 1, 0))
-        rr = _rollup(x[["unit_id", "year", "assessed", "rank1"]], units, years, ["assessed", "rank1"])
+        rr = _rollup_joined(x[["unit_id", "year", "assessed", "rank1"]], units, years, ["assessed", "rank1"])
         rr = rr[rr["assessed"] > 0]
         parts.append(pd.DataFrame({"year": rr["year"], "unit_id": rr["ancestor_id"],
                                    "indicator": "member_rank1_share",
@@ -782,7 +1247,7 @@ def indicator_frame(units: pd.DataFrame, facts: dict[str, pd.DataFrame | None],
         x = x.assign(rated=1, rank1=(x["rating_rank"] == 1).astype("int64"))
         yrs = sorted(set(years) & {int(y) for y in x["year"]})
         if yrs:
-            g = _rollup(x[["unit_id", "year", "rated", "rank1"]], units, yrs, ["rated", "rank1"], min_depth=1)
+            g = _rollup_joined(x[["unit_id", "year", "rated", "rank1"]], units, yrs, ["rated", "rank1"], min_depth=1)
             parts.append(pd.DataFrame({"year": g["year"], "unit_id": g["ancestor_id"],
                                        "indicator": "unit_rank1_share",
                                        "value": 100.0 * g["rank1"] / g["rated"],
@@ -1025,6 +1490,24 @@ def modified_z_grouped(group: np.ndarray, values: np.ndarray, floor: np.ndarray,
     return z, med
 
 
+def _with_parents(sy: pd.DataFrame, uy: UnitYears) -> pd.DataFrame:
+    """The rows of ``sy`` (``year``, ``unit_id``) whose unit is active that year with a parent, in
+    their order, with that ``parent`` (the inner merge with the active units, by lookup)."""
+    years = sy["year"].to_numpy(dtype=np.int64)
+    codes = uy.codes(sy["unit_id"])
+    parent = np.full(len(sy), None, dtype=object)
+    for year in np.unique(years):
+        act_codes, act_parents = uy.active_parents(int(year))
+        row_of = np.full(len(uy.ids), -1, dtype=np.int64)
+        row_of[act_codes[act_codes >= 0]] = np.flatnonzero(act_codes >= 0)
+        sel = np.flatnonzero((years == year) & (codes >= 0))
+        rows = row_of[codes[sel]]
+        sel, rows = sel[rows >= 0], rows[rows >= 0]
+        parent[sel] = act_parents[rows]
+    keep = np.array([p is not None for p in parent], dtype=bool)
+    return sy[keep].reset_index(drop=True).assign(parent=parent[keep])
+
+
 def outlier_findings(ind: pd.DataFrame, units: pd.DataFrame, scope: Scope,
                      thresholds: Thresholds = Thresholds(), lang: str = "vi") -> list[dict]:
     """Sibling units (same parent, same year) whose share is an outlier by modified z-score.
@@ -1038,20 +1521,13 @@ def outlier_findings(ind: pd.DataFrame, units: pd.DataFrame, scope: Scope,
         shares = shares[shares["year"].isin([int(y) for y in scope.years])]
     if not len(shares):
         return []
-    uy = _unit_years(units)
-    parts = []
-    for year in sorted({int(y) for y in shares["year"]}):
-        act = uy.active(year)
-        parts.append(pd.DataFrame({"year": np.int64(year), "unit_id": act["unit_id"].astype(str).to_numpy(object),
-                                   "parent": act["parent_id"].to_numpy(dtype=object, na_value=None)}))
-    parents = pd.concat(parts, ignore_index=True).dropna(subset=["parent"])
     sy = pd.DataFrame({"year": shares["year"].to_numpy(dtype=np.int64),
                        "unit_id": shares["unit_id"].to_numpy(dtype=object),
                        "indicator": shares["indicator"].to_numpy(dtype=object),
                        "value": shares["value"].to_numpy(dtype=float, na_value=np.nan),
                        "base": shares["base"].to_numpy(dtype=float, na_value=np.nan),
                        "pos": np.arange(len(shares))})
-    sy = sy.merge(parents, on=["year", "unit_id"], how="inner")
+    sy = _with_parents(sy, _unit_years(units))
     if not len(sy):
         return []
     gid = np.zeros(len(sy), dtype=np.int64)
