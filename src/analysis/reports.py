@@ -1354,6 +1354,9 @@ def _run_batch(context: DataContext, plan: list[Job], out_dir: Path, kind: str, 
                                         input_hash=fp["input_hash"]))
         else:
             todo.append((job, fp))
+    if jobs == 1 and todo:  # the first report's kernel (and the zygote) start while the gate runs
+        _WARM.enable(len(todo) > 1)
+        _WARM.prepare(ahead=True)
     validations = batch_validations(context.data_dir, [job for job, _ in todo], lang)
 
     def validation_of(job: Job) -> dict | None:
