@@ -31,9 +31,12 @@ import traceback
 from pathlib import Path
 from typing import IO, Any
 
-#: Modules the zygote imports before forking kernels (what every report's first cell needs).
-ZYGOTE_IMPORTS = ("ipykernel.kernelapp", "ipykernel.ipkernel", "IPython.display", "analysis.dashboard",
-                  "analysis.exports", "analysis.charts")
+#: Modules a report's kernel needs: imported ahead by a kernel started ahead, and by the zygote
+#: before it forks kernels (the ones the package imports lazily included: Parquet datasets, the
+#: summary paragraph's claims check, the Excel writer).
+REPORT_IMPORTS = ("IPython.display", "analysis.dashboard", "analysis.exports", "analysis.charts", "analysis.claims",
+                  "pyarrow.dataset", "pyarrow.parquet", "pyarrow.pandas_compat", "xlsxwriter")
+ZYGOTE_IMPORTS = ("ipykernel.kernelapp", "ipykernel.ipkernel", *REPORT_IMPORTS)
 LAUNCHER = ["-m", "ipykernel_launcher"]
 
 

@@ -63,7 +63,7 @@ from typing import IO, Any
 import numpy as np
 import pandas as pd
 
-from analysis import __version__, hierarchy, store
+from analysis import __version__, hierarchy, kernels, store
 from analysis.config import default_paths
 
 #: Declared parameters of each notebook kind: name -> type. Checked before a kernel starts.
@@ -1109,7 +1109,7 @@ class Progress:
 
 
 #: What a warm kernel imports before its report starts (the first cell of every notebook).
-WARM_UP = "import IPython.display, analysis.dashboard, analysis.exports, analysis.charts"
+WARM_UP = "import " + ", ".join(kernels.REPORT_IMPORTS)
 
 
 @dataclass
@@ -1201,8 +1201,6 @@ class _WarmKernels:
         ``HOCTAP_FORK_KERNELS=0``, or when the zygote cannot start."""
         if not self.enabled or os.environ.get("HOCTAP_FORK_KERNELS", "1") == "0":
             return None
-        from analysis import kernels
-
         try:
             if self._zygote is None:
                 self._zygote = kernels.Zygote()
