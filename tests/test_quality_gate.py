@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -499,3 +500,93 @@ def test_a_tree_broken_outside_the_scope_is_said_not_crashed(processed_copy: Pat
         assert not any(f["check"].startswith("trend.") for f in result.findings)
     inside = gate.run_gate(processed_copy, unit="him-lam-to03", year=2016)
     assert "hierarchy.unknown_parent" in {f["check"] for f in inside.findings}
+
+
+# ---------------------------------------------------------------------------------------------
+# The folder cache (<data_dir>/.cache): never changes a result
+# ---------------------------------------------------------------------------------------------
+
+_CACHE_SCOPES = [("dbp", 2016), ("tan-thanh", None), ("him-lam-to03", 2016), (None, 2020)]
+
+
+def _runs(folder: Path) -> list[dict]:
+    return [gate.run_gate(folder, unit=u, year=y, engine="native").to_json() for u, y in _CACHE_SCOPES]
+
+
+def _break_tree(folder: Path) -> None:
+    units = store.load_table(folder, "units")  # the manifest is left as it was
+    units.loc[units["unit_id"] == "him-lam-to03", "parent_id"] = "khong-co"
+    store.atomic_write_bytes(folder / "units.parquet", store.table_bytes(units))
+
+
+def test_the_cache_never_changes_a_result(processed_copy: Path, monkeypatch) -> None:
+    from analysis.quality import cache
+
+    shutil.rmtree(processed_copy / cache.CACHE_DIR, ignore_errors=True)  # copied from the shared sample
+    _break_tree(processed_copy)
+    monkeypatch.setenv("HOCTAP_GATE_CACHE", "0")
+    plain = _runs(processed_copy)
+    assert not (processed_copy / cache.CACHE_DIR).exists()
+    monkeypatch.setenv("HOCTAP_GATE_CACHE", "1")
+    first = _runs(processed_copy)  # computes and writes
+    stored = sorted(p.name for p in (processed_copy / cache.CACHE_DIR).iterdir())
+    assert [n.split("-")[:2] for n in stored] == [["tree", "vi"]]
+    second = _runs(processed_copy)  # reads
+    assert plain == first == second
+    assert any(f["check"] == "hierarchy.unknown_parent" for r in second for f in r["findings"])
+    # a corrupt entry is recomputed (and replaced)
+    (processed_copy / cache.CACHE_DIR / stored[0]).write_text("{not json", encoding="utf-8")
+    assert _runs(processed_copy) == plain
+    assert json.loads((processed_copy / cache.CACHE_DIR / stored[0]).read_text(encoding="utf-8"))["value"]
+
+
+def test_a_rewritten_or_reingested_table_is_a_new_cache_key(tmp_path: Path, sample_raw: Path, monkeypatch) -> None:
+    from analysis.intake.pipeline import ingest
+
+    raw = tmp_path / "raw"
+    shutil.copytree(sample_raw, raw)
+    folder = tmp_path / "processed"
+    ingest(raw, folder)
+    clean = _runs(folder)  # cache written for the clean tree
+    assert not any(f["check"].startswith("hierarchy.") for r in clean for f in r["findings"])
+    _break_tree(folder)  # a table rewritten by hand, manifest unchanged
+    broken = _runs(folder)
+    monkeypatch.setenv("HOCTAP_GATE_CACHE", "0")
+    assert broken == _runs(folder)
+    monkeypatch.setenv("HOCTAP_GATE_CACHE", "1")
+    ingest(raw, folder)  # hoctap ingest replaces the tables in place, .cache and all
+    assert _runs(folder) == clean
+    merges = raw / "merges.csv"  # a merge a year late: a problem of the tree that intake lets through
+    text = merges.read_text(encoding="utf-8")
+    assert "tan-thanh-tdp20,tan-thanh-tdp19-20,2020" in text
+    merges.write_text(text.replace("tan-thanh-tdp20,tan-thanh-tdp19-20,2020", "tan-thanh-tdp20,tan-thanh-tdp19-20,2021"),
+                      encoding="utf-8")
+    ingest(raw, folder)  # new tables and a new manifest: a new key
+    again = _runs(folder)
+    assert any(f["check"] == "hierarchy.merge_source_years" for r in again for f in r["findings"])
+    monkeypatch.setenv("HOCTAP_GATE_CACHE", "0")
+    assert again == _runs(folder)
+
+
+def test_a_folder_that_cannot_hold_a_cache_still_validates(processed_copy: Path) -> None:
+    from analysis.quality import cache
+
+    shutil.rmtree(processed_copy / cache.CACHE_DIR, ignore_errors=True)
+    (processed_copy / cache.CACHE_DIR).write_text("not a folder", encoding="utf-8")  # mkdir fails
+    assert _runs(processed_copy) == _runs(processed_copy)
+    assert (processed_copy / cache.CACHE_DIR).read_text(encoding="utf-8") == "not a folder"
+
+
+def test_report_fingerprints_ignore_the_cache_folder(processed_copy: Path) -> None:
+    from analysis import reports
+    from analysis.quality import cache
+
+    def digest() -> dict:
+        ctx = reports.DataContext.load(processed_copy)
+        params = reports.build_params("annual", unit_id="tan-thanh", data_dir=processed_copy, year=2016, context=ctx)
+        return reports.fingerprint("annual", params, reports.SliceSource(ctx))
+
+    before = digest()
+    gate.run_gate(processed_copy, unit="tan-thanh", year=2016)
+    assert any((processed_copy / cache.CACHE_DIR).iterdir())
+    assert digest() == before

@@ -96,6 +96,32 @@ def _arrow_text(values: pd.Series | Iterable) -> pa.Array:
     return out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out
 
 
+def _runs(values: pd.Series | Iterable) -> tuple[pa.Array, np.ndarray] | None:
+    """The first value and the length of each run of equal text values (a missing value is a run of
+    its own), when ``values`` are Arrow or pandas text in runs averaging four or more; else None."""
+    if isinstance(values, pd.Series) and isinstance(values.dtype, pd.StringDtype):
+        values = pa.array(values.array)
+    if isinstance(values, pa.Array):
+        values = pa.chunked_array([values])
+    if not isinstance(values, pa.ChunkedArray) or not (pa.types.is_string(values.type)
+                                                       or pa.types.is_large_string(values.type)):
+        return None
+    heads, lengths = [], []
+    for chunk in values.chunks:
+        if not len(chunk):
+            continue
+        change = np.ones(len(chunk), dtype=bool)
+        same = pc.not_equal(chunk.slice(1), chunk.slice(0, len(chunk) - 1))
+        change[1:] = np.asarray(pc.fill_null(same, True).to_numpy(zero_copy_only=False), dtype=bool)
+        starts = np.flatnonzero(change)
+        heads.append(chunk.take(pa.array(starts)))
+        lengths.append(np.diff(np.append(starts, len(chunk))))
+    n_runs = sum(len(h) for h in heads)
+    if not n_runs or n_runs * 4 > len(values):
+        return None
+    return pa.concat_arrays(heads), np.concatenate(lengths)
+
+
 @dataclass(frozen=True)
 class Thresholds:
     """Parameters of the over-time checks (WHO DQR defaults).
@@ -313,6 +339,10 @@ class UnitYears:
 
     def codes(self, values: pd.Series | Iterable) -> np.ndarray:
         """Position in :attr:`ids` of each value (as text); −1 for a missing or unknown id."""
+        runs = _runs(values) if hasattr(values, "__len__") and len(values) > 65_536 else None
+        if runs is not None:  # long runs of one id (tables sorted by unit): look up each run once
+            heads, lengths = runs
+            return np.repeat(self.codes(heads), lengths)
         arr = _arrow_text(values)
         if not len(arr):
             return np.zeros(0, dtype=np.int64)
@@ -355,8 +385,10 @@ class UnitYears:
         key = (int(year), what)
         if key not in self._masks:
             act = self.active(year)
-            if what == "active":
-                m = self.mask_of(act["unit_id"])
+            if what == "active":  # = mask_of(act["unit_id"]), from the codes of the active rows
+                codes = self.active_parents(year)[0]
+                m = np.zeros(len(self.ids), dtype=bool)
+                m[codes[codes >= 0]] = True
             elif what == "leaf":
                 m = self.mask(year, "active") & ~self.mask_of(act["parent_id"])
             else:

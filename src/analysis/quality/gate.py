@@ -29,7 +29,9 @@ A unit's run compares the unit with its siblings, so it reads the rows of its pa
 for a province, the whole country. Only the scope's rows become frames; the siblings' figures are
 subtree sums over integer unit codes (:func:`_unit_reads`, :func:`checks.indicator_frame_of`),
 with the same findings as reading every row as a frame (tested). A province-year of national data
-takes a few seconds instead of ~30.
+takes a few seconds instead of ~30. The problems of the whole unit tree, which every run needs
+and which depend on ``units`` and ``merges`` only, are kept in the folder's cache
+(:mod:`analysis.quality.cache`).
 
 Example:
     >>> result = run_gate(Path("data/processed"), unit="tan-thanh", year=2014)  # doctest: +SKIP
@@ -41,6 +43,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import html
 import json
 from collections.abc import Callable, Iterable
@@ -54,6 +57,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from analysis import hierarchy, schema, store
+from analysis.quality import cache as gate_cache
 from analysis.quality import checks
 from analysis.quality import messages as msg
 from analysis.quality.suites import (
@@ -143,14 +147,19 @@ def _nullable(arrow_type: pa.DataType):
     return None
 
 
-def _read(data_dir: Path, name: str, filters: list | None = None) -> pd.DataFrame | None:
+def _read(data_dir: Path, name: str, filters: list | None = None, data: bytes | None = None) -> pd.DataFrame | None:
+    """The table ``name`` as stored (``data``: the file's bytes, already read), None when absent."""
     path = data_dir / f"{name}.parquet"
-    if not path.is_file():
+    if data is None and not path.is_file():
         return None
+
+    def source() -> pa.BufferReader | Path:
+        return path if data is None else pa.BufferReader(data)
+
     try:
-        table = pq.read_table(path, filters=filters or None)
+        table = pq.read_table(source(), filters=filters or None)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, TypeError, ValueError):
-        table = pq.read_table(path)  # a column of the wrong type: filter after coercion instead
+        table = pq.read_table(source())  # a column of the wrong type: filter after coercion instead
     return table.to_pandas(types_mapper=_nullable)
 
 
@@ -565,7 +574,10 @@ class _Inputs:
                 raise GateInputError(f"Thiếu bảng '{name}' trong '{data_dir}': hãy chạy lại 'hoctap ingest'."
                                      if lang != "en" else
                                      f"Table '{name}' is missing in '{data_dir}': run 'hoctap ingest' again.")
-        self.raw: dict[str, pd.DataFrame] = {"units": _read(data_dir, "units"),
+        self.cache = gate_cache.FolderCache(data_dir)
+        self._digests: dict[str, str] = {}
+        self._whole: dict[str, pd.DataFrame | None] = {}
+        self.raw: dict[str, pd.DataFrame] = {"units": self._read_hashed("units"),
                                              "campaigns": _read(data_dir, "campaigns")}
         self.typed: dict[str, pd.DataFrame | None] = {n: _coerce(self.raw[n], n) for n in ("units", "campaigns")}
         by_table = {n: _year_values(data_dir, n) for n in ("membership", "unit_ratings", "member_ratings")}
@@ -574,7 +586,6 @@ class _Inputs:
         self.data_years = sorted(set().union(*by_table.values()))
         self._arrow: dict[str, pa.Table | None] = {}
         self._codes: dict[str, np.ndarray] = {}
-        self._whole: dict[str, pd.DataFrame | None] = {}
         self._active: dict[int, pd.DataFrame] = {}
         self._prepared: dict[str, pd.DataFrame] = {}
         self._outcomes: dict[str, list[Outcome]] = {}
@@ -584,9 +595,15 @@ class _Inputs:
         """``checks.hierarchy_findings(units, merges, scope, lang)``: the problems of the whole tree are
         found once, then kept as that function keeps them in a restricted run (a problem naming a
         unit of the scope, or naming none)."""
-        if lang not in self._tree_findings:
-            self._tree_findings[lang] = checks.hierarchy_findings(self.typed["units"], self.whole("merges"),
-                                                                  checks.Scope(), lang)
+        if lang not in self._tree_findings:  # depends on units and merges only: kept in the folder's cache
+            merges = self.whole("merges")
+            key = gate_cache.key_of("tree", lang, self._digests["units"], self._digests["merges"])
+            found = self.cache.get(f"tree-{lang}", key)
+            if not isinstance(found, list):
+                found = checks.hierarchy_findings(self.typed["units"], merges, checks.Scope(), lang)
+                if json.loads(json.dumps(found)) == found:  # stored only when it reads back the same
+                    self.cache.put(f"tree-{lang}", key, found)
+            self._tree_findings[lang] = found
         in_scope = None if scope.units is None else set().union(*scope.units.values())
         return [copy.deepcopy(f) for f in self._tree_findings[lang]
                 if in_scope is None or not f["unit_ids"] or set(f["unit_ids"]) & in_scope]
@@ -594,8 +611,20 @@ class _Inputs:
     def whole(self, name: str) -> pd.DataFrame | None:
         """``_read(data_dir, name)``, read once (``merges``, ``quarantine``)."""
         if name not in self._whole:
-            self._whole[name] = _read(self.data_dir, name)
+            self._whole[name] = self._read_hashed(name) if name == "merges" else _read(self.data_dir, name)
         return self._whole[name]
+
+    def _read_hashed(self, name: str) -> pd.DataFrame | None:
+        """``_read(data_dir, name)`` from the file's bytes, whose SHA-256 keys the cached results
+        computed from it (``"absent"`` when there is no file)."""
+        path = self.data_dir / f"{name}.parquet"
+        try:
+            data = path.read_bytes()
+        except OSError:
+            self._digests[name] = "absent"
+            return _read(self.data_dir, name)
+        self._digests[name] = hashlib.sha256(data).hexdigest()
+        return _read(self.data_dir, name, data=data)
 
     def table(self, name: str) -> pa.Table | None:
         """The Parquet table ``name`` as stored (read once; None when absent)."""
