@@ -203,6 +203,86 @@ class YearIndex:
         return self._lazy["mr"]
 
 
+@dataclass
+class _Facts:
+    """The columns every year's index reads, extracted once per set of frames (numpy arrays;
+    unit ids as codes of the units table's sorted ids, campaign and basis ids factorised)."""
+
+    ms_year: np.ndarray
+    ms_code: np.ndarray
+    ms_total: np.ndarray
+    ms_exempt: np.ndarray
+    sp_code: np.ndarray
+    sp_campaign: np.ndarray
+    campaign_names: np.ndarray
+    sp_attended: np.ndarray
+    sp_exempt_attended: np.ndarray
+    sp_held: np.ndarray
+    sp_known: np.ndarray
+    sp_public_attended: np.ndarray
+    sp_public_target: np.ndarray
+    sp_basis: np.ndarray
+    basis_names: np.ndarray
+
+
+def _unit_codes(prep: hierarchy._Prep, ids: pd.Series) -> np.ndarray:
+    """Code of each id among the units table's ids (-1 when unknown)."""
+    if len(ids) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if getattr(prep, "_index", None) is None:
+        prep._index = pd.Index(prep.names)  # type: ignore[attr-defined]
+    return prep._index.get_indexer(pd.Index(ids.astype(object))).astype(np.int64)  # type: ignore[attr-defined]
+
+
+def _factorized(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(codes with -1 for missing, names) of a text column."""
+    codes, names = pd.factorize(values.astype("string"))
+    return codes.astype(np.int64), np.asarray(names.astype(object))
+
+
+def _number(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(values, errors="coerce")
+
+
+def _extract(tables: Tables) -> _Facts:
+    prep = hierarchy._prep_for(tables.units)
+    ms, sp = tables.membership, tables.study_participation
+    camp_codes, camp_names = _factorized(sp["campaign_id"])
+    basis_codes, basis_names = _factorized(sp["public_basis"])
+    tgt = _number(sp["public_target"])
+    ex_att = (_number(sp["members_exempt_attended"]).fillna(0).to_numpy(dtype=np.float64)
+              if "members_exempt_attended" in sp.columns else np.zeros(len(sp)))
+    return _Facts(
+        ms_year=pd.to_numeric(ms["year"]).to_numpy(dtype=np.int64), ms_code=_unit_codes(prep, ms["unit_id"]),
+        ms_total=pd.to_numeric(ms["members_total"]).fillna(0).to_numpy(dtype=np.float64),
+        ms_exempt=pd.to_numeric(ms["members_exempt"]).fillna(0).to_numpy(dtype=np.float64),
+        sp_code=_unit_codes(prep, sp["unit_id"]), sp_campaign=camp_codes, campaign_names=camp_names,
+        sp_attended=sp["members_attended"].fillna(0).to_numpy(dtype=np.float64),
+        sp_exempt_attended=ex_att,
+        sp_held=sp["is_held"].fillna(False).astype(bool).to_numpy(dtype=np.float64),
+        sp_known=(tgt.notna() & (tgt > 0)).to_numpy(dtype=bool),
+        sp_public_attended=_number(sp["public_attended"]).fillna(0).to_numpy(dtype=np.float64),
+        sp_public_target=tgt.fillna(0).to_numpy(dtype=np.float64),
+        sp_basis=basis_codes, basis_names=basis_names)
+
+
+_FACTS: dict[tuple, tuple[tuple, _Facts]] = {}
+
+
+def _facts(tables: Tables) -> _Facts:
+    """The extracted columns of ``tables`` (cached while the same frames are alive)."""
+    frames = (tables.units, tables.membership, tables.study_participation)
+    key = tuple(id(f) for f in frames)
+    hit = _FACTS.get(key)
+    if hit is not None and all(r() is f and n == len(f) for (r, n), f in zip(hit[0], frames, strict=True)):
+        return hit[1]
+    facts = _extract(tables)
+    if len(_FACTS) >= 8:
+        _FACTS.pop(next(iter(_FACTS)))
+    _FACTS[key] = (tuple((weakref.ref(f), len(f)) for f in frames), facts)
+    return facts
+
+
 def _build(tables: Tables, year: int) -> YearIndex:
     units = tables.units
     tree = hierarchy._tree(units, year)
@@ -216,45 +296,48 @@ def _build(tables: Tables, year: int) -> YearIndex:
               else np.full(n, None, dtype=object))
     names = (units["unit_name"].iloc[rows].astype(object).to_numpy() if "unit_name" in units.columns
              else np.full(n, None, dtype=object))
+    f = _facts(tables)
 
-    def leaf_only(pos: np.ndarray) -> np.ndarray:
-        return np.where((pos >= 0) & is_leaf[np.where(pos >= 0, pos, 0)], pos, -1)
+    def leaf_only(codes: np.ndarray) -> np.ndarray:
+        """Tree positions of unit codes, -1 unless an active leaf of the year."""
+        pos = np.where(codes >= 0, tree._pos_of_code[np.where(codes >= 0, codes, 0)], -1)
+        return np.where((pos >= 0) & is_leaf[np.where(pos >= 0, pos, 0)], pos, -1).astype(np.int64)
 
     # members: per unit sums, clipped per leaf, summed over leaves
-    ms = tables.membership
-    ms = ms[ms["year"] == year]
-    mpos = leaf_only(_positions(tree, ms["unit_id"]))
-    total = _add(n, mpos, pd.to_numeric(ms["members_total"]).fillna(0).to_numpy(dtype=np.float64))
-    exempt = _add(n, mpos, pd.to_numeric(ms["members_exempt"]).fillna(0).to_numpy(dtype=np.float64))
+    in_year = f.ms_year == year
+    mpos = leaf_only(f.ms_code[in_year])
+    total = _add(n, mpos, f.ms_total[in_year])
+    exempt = _add(n, mpos, f.ms_exempt[in_year])
     eligible = np.clip(total - exempt, 0, None)
 
     camps = tables.campaigns[tables.campaigns["year"] == year]
     camps = camps.sort_values(["start_date", "campaign_id"], na_position="last")
     campaign_ids = [str(c) for c in camps["campaign_id"]]
     k = len(campaign_ids)
-    sp = tables.study_participation
-    cidx = pd.Index(campaign_ids).get_indexer(sp["campaign_id"].astype(object)) if k else np.full(len(sp), -1)
-    sp, cidx = sp[cidx >= 0], cidx[cidx >= 0]
-    spos = leaf_only(_positions(tree, sp["unit_id"]))
-    att = _add(n, spos, sp["members_attended"].fillna(0).to_numpy(dtype=np.float64), cidx, k)
-    if "members_exempt_attended" in sp.columns:  # exempt members who attended join the denominator
-        ex_att = _add(n, spos, pd.to_numeric(sp["members_exempt_attended"], errors="coerce").fillna(0)
-                      .to_numpy(dtype=np.float64), cidx, k)
-    else:
-        ex_att = np.zeros((n, k))
-    held_rows = _add(n, spos, sp["is_held"].fillna(False).astype(bool).to_numpy(dtype=np.float64), cidx, k)
+    order = {c: i for i, c in enumerate(campaign_ids)}
+    col_of_code = np.array([order.get(str(c), -1) for c in f.campaign_names], dtype=np.int64)
+    cidx_all = np.where(f.sp_campaign >= 0, col_of_code[np.where(f.sp_campaign >= 0, f.sp_campaign, 0)]
+                        if len(col_of_code) else -1, -1)
+    sel = cidx_all >= 0
+    cidx = cidx_all[sel]
+    spos = leaf_only(f.sp_code[sel])
+    att = _add(n, spos, f.sp_attended[sel], cidx, k)
+    ex_att = _add(n, spos, f.sp_exempt_attended[sel], cidx, k)  # exempt attendees join the denominator
+    held_rows = _add(n, spos, f.sp_held[sel], cidx, k)
     held = (held_rows > 0).astype(np.float64)
     held_any = held.any(axis=1).astype(np.float64) if k else np.zeros(n)
-    tgt = pd.to_numeric(sp["public_target"], errors="coerce")
-    known = (tgt.notna() & (tgt > 0)).to_numpy()
+    known = f.sp_known[sel]
     kpos = np.where(known, spos, -1)
-    p_att = _add(n, kpos, pd.to_numeric(sp["public_attended"], errors="coerce").fillna(0).to_numpy(dtype=np.float64),
-                 cidx, k)
-    p_tgt = _add(n, kpos, tgt.fillna(0).to_numpy(dtype=np.float64), cidx, k)
-    basis = sp["public_basis"].astype("string")
-    bases = sorted(basis[known & basis.notna().to_numpy()].astype(str).unique().tolist())
-    bcol = pd.Index(bases).get_indexer(basis.fillna("\0").astype(object)) if bases else np.full(len(sp), -1)
-    basis_rows = _add(n, np.where(bcol >= 0, kpos, -1), np.ones(len(sp)), np.where(bcol >= 0, bcol, 0),
+    p_att = _add(n, kpos, f.sp_public_attended[sel], cidx, k)
+    p_tgt = _add(n, kpos, f.sp_public_target[sel], cidx, k)
+    bcode = f.sp_basis[sel]
+    seen = np.unique(bcode[known & (bcode >= 0)])
+    bases = sorted(str(f.basis_names[c]) for c in seen)
+    col_of_basis = np.full(len(f.basis_names), -1, dtype=np.int64)
+    for c in seen:
+        col_of_basis[c] = bases.index(str(f.basis_names[c]))
+    bcol = np.where(bcode >= 0, col_of_basis[np.where(bcode >= 0, bcode, 0)] if len(col_of_basis) else -1, -1)
+    basis_rows = _add(n, np.where(bcol >= 0, kpos, -1), np.ones(len(bcode)), np.where(bcol >= 0, bcol, 0),
                       len(bases))
 
     def up(values: np.ndarray) -> np.ndarray:
