@@ -21,7 +21,7 @@ Conventions (see DESIGN.md, "Conventions that decide figures"):
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -281,6 +281,11 @@ def level_frame(scheme_id: str, subject: str, counts: pd.Series, lang: str = "vi
         Frame with rating_code, rating_rank, label, short_label, count, pct, cumulative_count,
         cumulative_pct (pct None when nothing was assessed).
     """
+    return pd.DataFrame(level_rows(scheme_id, subject, counts, lang))
+
+
+def level_rows(scheme_id: str, subject: str, counts: Mapping[str, int] | pd.Series, lang: str = "vi") -> list[dict]:
+    """The rows of :func:`level_frame` as dicts (one per level, best first)."""
     levels = ratings.scheme_levels(scheme_id, subject)
     assessed = float(sum(int(counts.get(lv.rating_code, 0)) for lv in levels))
     rows, cum = [], 0
@@ -294,7 +299,7 @@ def level_frame(scheme_id: str, subject: str, counts: pd.Series, lang: str = "vi
             "count": n, "pct": pct_or_none(n, assessed),
             "cumulative_count": cum, "cumulative_pct": pct_or_none(cum, assessed),
         })
-    return pd.DataFrame(rows)
+    return rows
 
 
 def unit_rating_distribution(tables: Tables, unit_id: str, year: int, lang: str = "vi",
@@ -306,6 +311,26 @@ def unit_rating_distribution(tables: Tables, unit_id: str, year: int, lang: str 
         "rated_level"}``; exemplary has count, pct_of_assessed, pct_of_level (shares None when 0/0).
     """
     scheme_id = ratings.scheme_for_year(year)
+    by_code, ex, n_ids, n_rated, rated_level = _unit_rating_tally(tables, unit_id, year, level)
+    levels = level_frame(scheme_id, "unit", by_code, lang)
+    assessed = int(levels["count"].sum())
+    exemplary_n = int(ex)
+    level1 = int(levels["count"].iloc[0]) if len(levels) else 0
+    return {
+        "scheme_id": scheme_id,
+        "assessed": assessed,
+        "not_assessed": int(n_ids - n_rated),
+        "levels": levels,
+        "exemplary": {"count": exemplary_n, "pct_of_assessed": pct_or_none(exemplary_n, assessed),
+                      "pct_of_level": pct_or_none(exemplary_n, level1)},
+        "rated_level": rated_level,
+    }
+
+
+def _unit_rating_tally(tables: Tables, unit_id: str, year: int, level: str | None = None
+                       ) -> tuple[dict[str, int], float, float, float, str | None]:
+    """(count per rating code, exemplary, organisations, rated organisations, their level) of
+    :func:`unit_rating_distribution`."""
     idx = rollup.year_index(tables, year)
     codes, own_counts, own_exemplary, own_rated = idx.unit_rating_counts(tables)
     pos, own_level, target = _rated_target(idx, unit_id, level)
@@ -329,20 +354,8 @@ def unit_rating_distribution(tables: Tables, unit_id: str, year: int, lang: str 
             vec = np.array([float(vc.get(c, 0)) for c in codes])
             ex, n_rated = float(ur["is_exemplary"].fillna(False).astype(bool).sum()), float(len(ur) > 0)
         n_ids, rated_level = 1.0, own_level
-    levels = level_frame(scheme_id, "unit", pd.Series(np.asarray(vec, dtype=np.int64), index=codes, dtype="int64"),
-                         lang)
-    assessed = int(levels["count"].sum())
-    exemplary_n = int(ex)
-    level1 = int(levels["count"].iloc[0]) if len(levels) else 0
-    return {
-        "scheme_id": scheme_id,
-        "assessed": assessed,
-        "not_assessed": int(n_ids - n_rated),
-        "levels": levels,
-        "exemplary": {"count": exemplary_n, "pct_of_assessed": pct_or_none(exemplary_n, assessed),
-                      "pct_of_level": pct_or_none(exemplary_n, level1)},
-        "rated_level": rated_level,
-    }
+    by_code = {str(c): int(v) for c, v in zip(codes, np.asarray(vec, dtype=np.int64), strict=True)}
+    return by_code, float(ex), float(n_ids), float(n_rated), rated_level
 
 
 def member_rating_distribution(tables: Tables, unit_id: str, year: int, lang: str = "vi") -> dict:
@@ -352,15 +365,21 @@ def member_rating_distribution(tables: Tables, unit_id: str, year: int, lang: st
         ``{"scheme_id", "assessed", "not_assessed", "levels": DataFrame}``.
     """
     scheme_id = ratings.scheme_for_year(year)
+    by_code, not_assessed = _member_rating_tally(tables, unit_id, year)
+    levels = level_frame(scheme_id, "member", by_code, lang)
+    return {"scheme_id": scheme_id, "assessed": int(levels["count"].sum()),
+            "not_assessed": not_assessed, "levels": levels}
+
+
+def _member_rating_tally(tables: Tables, unit_id: str, year: int) -> tuple[dict[str, int], int]:
+    """(count per rating code, members not assessed) of :func:`member_rating_distribution`."""
     idx = rollup.year_index(tables, year)
     pos = idx.position(unit_id)
     keys, counts, _rows, not_assessed = idx.member_rating_counts(tables)
     by_code: dict[str, int] = {}
     for (code, _rank), value in zip(keys, counts[pos], strict=True):
         by_code[code] = by_code.get(code, 0) + int(value)
-    levels = level_frame(scheme_id, "member", pd.Series(by_code, dtype="int64"), lang)
-    return {"scheme_id": scheme_id, "assessed": int(levels["count"].sum()),
-            "not_assessed": int(not_assessed[pos]), "levels": levels}
+    return by_code, int(not_assessed[pos])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -487,23 +506,27 @@ def rating_trend(tables: Tables, unit_id: str, subject: str, years: Iterable[int
     Returns:
         Long frame: year, scheme_id, rating_rank, rating_code, label, count, pct, is_break.
     """
+    columns = ["year", "scheme_id", "rating_rank", "rating_code", "label", "short_label", "count", "pct",
+               "is_break"]
     all_years = sorted(years) if years is not None else tables.years
     active_years = set(hierarchy.years_active(tables.units, unit_id))
-    frames, prev = [], None
+    rows: list[dict] = []
+    prev = None
     for year in all_years:
         if year not in active_years or year not in tables.years:
             continue
-        dist = (unit_rating_distribution(tables, unit_id, year, lang) if subject == "unit"
-                else member_rating_distribution(tables, unit_id, year, lang))
-        lv = dist["levels"].assign(year=int(year), scheme_id=dist["scheme_id"],
-                                   is_break=prev is not None and dist["scheme_id"] != prev)
-        prev = dist["scheme_id"]
-        frames.append(lv[["year", "scheme_id", "rating_rank", "rating_code", "label", "short_label", "count",
-                          "pct", "is_break"]])
-    if not frames:
-        return pd.DataFrame(columns=["year", "scheme_id", "rating_rank", "rating_code", "label", "short_label",
-                                     "count", "pct", "is_break"])
-    return pd.concat(frames, ignore_index=True)
+        scheme_id = ratings.scheme_for_year(year)
+        by_code = (_unit_rating_tally(tables, unit_id, year)[0] if subject == "unit"
+                   else _member_rating_tally(tables, unit_id, year)[0])
+        is_break = prev is not None and scheme_id != prev
+        prev = scheme_id
+        rows.extend({**r, "year": int(year), "scheme_id": scheme_id, "is_break": is_break}
+                    for r in level_rows(scheme_id, subject, by_code, lang))
+    if not rows:
+        return pd.DataFrame(columns=columns)
+    out = pd.DataFrame(rows, columns=columns)
+    out["pct"] = out["pct"].astype("float64")  # None → NaN, as the per-year frames gave when concatenated
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
