@@ -27,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def floor_seconds(work: Path, repeat: int) -> list[float]:
-    """Wall times of papermill + HTML export of a trivial one-cell plotly notebook."""
+    """Wall times of papermill + HTML export of a trivial one-cell plotly notebook (after one
+    uncounted warm-up run)."""
     import nbformat
     import papermill as pm
     from nbformat.v4 import new_code_cell, new_notebook
@@ -42,27 +43,29 @@ def floor_seconds(work: Path, repeat: int) -> list[float]:
     src = work / "trivial.ipynb"
     nbformat.write(nb, src)
     times = []
-    for i in range(repeat):
+    for i in range(-1, repeat):  # run -1 warms up (first kernel, exporter templates): not counted
         start = time.perf_counter()
         out = work / f"trivial-{i}.ipynb"
         pm.execute_notebook(str(src), str(out), kernel_name="python3", progress_bar=False, cwd=str(work))
         (work / f"trivial-{i}.html").write_text(reports.export_html(out), encoding="utf-8")
-        times.append(time.perf_counter() - start)
+        if i >= 0:
+            times.append(time.perf_counter() - start)
     return times
 
 
 def report_seconds(data: Path, out: Path, unit: str, year: int, repeat: int) -> list[float]:
-    """Wall times of one forced annual report."""
+    """Wall times of one forced annual report (after one uncounted warm-up run)."""
     from analysis import reports
 
     params = reports.build_params("annual", unit_id=unit, year=year, data_dir=data)
     times = []
-    for _ in range(repeat):
+    for i in range(-1, repeat):  # run -1 warms up (first reads of the data, as for the floor): not counted
         start = time.perf_counter()
         result = reports.render_job("annual", params, out, force=True)
         if result.status != "rendered":
             raise SystemExit(f"report failed: {result.error}")
-        times.append(time.perf_counter() - start)
+        if i >= 0:
+            times.append(time.perf_counter() - start)
     return times
 
 
