@@ -7,6 +7,7 @@ wrong key or value) and plotly's own ``to_html`` is the reference for :func:`cha
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -44,8 +45,15 @@ def _parts(fragment: str) -> tuple[str, list]:
     return shell, [json.loads(g) for g in m.groups()[1:]]
 
 
+def _figure(spec: dict) -> go.Figure:
+    """plotly's figure of a spec. plotly moves each trace's ``type`` key to the end of the dict it
+    is given (a key-order change only), so it gets a copy: the specs shared by the tests stay as the
+    dashboards wrote them."""
+    return go.Figure(copy.deepcopy(spec))
+
+
 def _plotly_fragment(spec: dict, div_id: str) -> str:
-    return go.Figure(spec).to_html(full_html=False, include_plotlyjs=False, include_mathjax=False, div_id=div_id,
+    return _figure(spec).to_html(full_html=False, include_plotlyjs=False, include_mathjax=False, div_id=div_id,
                                    config=dict(charts.CONFIG))
 
 
@@ -91,7 +99,7 @@ def test_sample_dashboards_draw_every_kind_of_chart(sample_specs: list[tuple[str
 
 def test_every_sample_spec_is_a_valid_plotly_figure(sample_specs: list[tuple[str, dict]]) -> None:
     for div_id, spec in sample_specs:
-        fig = go.Figure(spec)  # plotly's validators raise on any wrong key or value
+        fig = _figure(spec)  # plotly's validators raise on any wrong key or value
         assert fig.to_dict()["data"] == spec["data"], div_id
         layout = fig.to_dict()["layout"]
         assert layout.pop("template") == charts.plotly_template()
@@ -128,7 +136,7 @@ def test_subunit_spec_marks_the_target_like_add_vline() -> None:
     fig = go.Figure(plain).add_vline(x=95.0, line_dash="dash", line_color="#333", line_width=1.5,
                                      annotation_text="Chỉ tiêu 95%", annotation_position="top",
                                      annotation_font_size=11)
-    assert go.Figure(spec).to_dict()["layout"] == fig.to_dict()["layout"]
+    assert _figure(spec).to_dict()["layout"] == fig.to_dict()["layout"]
 
 
 @pytest.mark.parametrize("position", ["top left", "top right", "top", "bottom left", "bottom right", "bottom",
@@ -161,7 +169,7 @@ def test_add_line_rejects_a_bad_call() -> None:
 def test_scheme_breaks_on_a_spec_and_on_a_figure_agree() -> None:
     spec = charts.add_scheme_breaks({"data": [], "layout": {}}, [2023, 2018, 2018], "en")
     fig = charts.add_scheme_breaks(go.Figure(), [2018, 2023], "en")
-    assert go.Figure(spec).to_dict() == fig.to_dict()
+    assert _figure(spec).to_dict() == fig.to_dict()
     assert [s["x0"] for s in spec["layout"]["shapes"]] == [2017.5, 2022.5]
 
 
@@ -179,7 +187,7 @@ def test_rating_trend_spec_of_an_empty_frame_has_no_trace() -> None:
     empty = pd.DataFrame(columns=["year", "scheme_id", "rating_rank", "label", "short_label", "pct", "is_break"])
     spec = charts.rating_trend_spec(empty, None, "vi")
     assert spec["data"] == [] and "shapes" not in spec["layout"]
-    go.Figure(spec)
+    _figure(spec)
 
 
 def test_spec_json_is_plain_strict_and_script_safe() -> None:
@@ -203,7 +211,7 @@ def test_figure_html_of_a_spec_does_not_need_an_id() -> None:
 def test_figure_html_of_a_figure_is_plotlys() -> None:
     spec = charts.coverage_by_campaign_spec(pd.DataFrame({"title": ["T"], "document_code": ["03-CT/TW"],
                                                           "members_pct": [90.0], "public_pct": [None]}))
-    fig = go.Figure(spec)
+    fig = _figure(spec)
     assert charts.figure_html(fig, "chart-a") == _plotly_fragment(spec, "chart-a")
     assert _parts(charts.figure_html(spec, "chart-a")) == _parts(charts.figure_html(fig, "chart-a"))
 
@@ -229,7 +237,7 @@ def test_any_subunit_frame_gives_a_valid_rounded_spec(rows: list, target: float 
     df = pd.DataFrame({"unit_id": [f"u{i}" for i in range(len(rows))], "unit_name": [r[0] for r in rows],
                        "members_pct": pd.array([r[1] for r in rows], dtype="Float64")})
     spec = charts.coverage_by_subunit_spec(df, lang, target)
-    go.Figure(spec)
+    _figure(spec)
     xs = spec["data"][0]["x"]
     assert len(xs) == len(rows)
     assert all(v is None or (isinstance(v, float) and v == round(v, 1)) for v in xs)
@@ -247,7 +255,7 @@ def test_any_coverage_trend_gives_a_valid_rounded_spec(cells: dict, target: floa
                          columns=["indicator", "year", "pct"])
     targets = None if target is None else {"coverage.members": target}
     spec = charts.coverage_trend_spec(trend, "vi", None, breaks, targets)
-    go.Figure(spec)
+    _figure(spec)
     for trace in spec["data"]:
         assert trace["x"] == sorted(trace["x"]) and all(isinstance(x, int) for x in trace["x"])
         assert all(v is None or (isinstance(v, float) and v == round(v, 1)) for v in trace["y"])
