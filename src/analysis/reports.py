@@ -605,7 +605,8 @@ def export_html(notebook_path: Path, title: str = "", lang: str = "vi", hide_mar
     nb.metadata.pop("papermill", None)
     if title:
         nb.metadata["title"] = title
-    body, _ = _exporter(lang if lang in LANGS else "vi", hide_markdown).from_notebook_node(nb, resources={"metadata": {"name": title or notebook_path.stem}})
+    exporter = _exporter(lang if lang in LANGS else "vi", hide_markdown)
+    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title or notebook_path.stem}})
     return charts.inline_plotlyjs(clean_html(body))
 
 
@@ -768,19 +769,17 @@ def _render(kind: str, params: dict, target: Path, timeout: int, notebooks_dir: 
         warm = _WARM.take()
         _WARM.prepare()  # in a batch: the next report's kernel starts while this one renders
         try:
-            if warm is not None:  # a fresh kernel started ahead, the package already imported
-                kernel_log = warm.log
-                try:
-                    pm.execute_notebook(str(nb_in), str(executed), parameters=full, kernel_name="python3",
-                                        execution_timeout=timeout, progress_bar=False, log_output=False,
-                                        cwd=str(work), km=warm.km, engine_name=_engine())
-                finally:
-                    warm.close()
-            else:
-                with _kernel_env({charts.PLOTLYJS_ENV: "defer"}), _stderr_to(kernel_log):
-                    pm.execute_notebook(str(nb_in), str(executed), parameters=full, kernel_name="python3",
-                                        execution_timeout=timeout, progress_bar=False, log_output=False,
-                                        cwd=str(work), engine_name=_engine())
+            with contextlib.ExitStack() as stack:
+                kernel: dict[str, Any] = {}
+                if warm is not None:  # a fresh kernel started ahead, the package already imported
+                    kernel_log, kernel["km"] = warm.log, warm.km
+                    stack.callback(warm.close)
+                else:  # papermill starts the kernel
+                    stack.enter_context(_kernel_env({charts.PLOTLYJS_ENV: "defer"}))
+                    stack.enter_context(_stderr_to(kernel_log))
+                pm.execute_notebook(str(nb_in), str(executed), parameters=full, kernel_name="python3",
+                                    execution_timeout=timeout, progress_bar=False, log_output=False,
+                                    cwd=str(work), engine_name=_engine(), **kernel)
         except Exception as exc:  # noqa: BLE001 - papermill raises many kinds; all become a report error
             target.mkdir(parents=True, exist_ok=True)
             partial = ""
@@ -1133,11 +1132,12 @@ class _Kernel:
 
 
 class _WarmKernels:
-    """In a batch, the next report's kernel starts (and imports the package) while the current
-    report renders, on the other core; each report still gets a new kernel of its own.
+    """Kernels started ahead; each report still gets a new kernel of its own.
 
-    Off unless :meth:`enable` is called (batches only); any problem falls back to papermill
-    starting the kernel itself.
+    A single report starts its kernel before its data-quality gate (``prepare(ahead=True)``). In a
+    batch (:meth:`enable`) the next report's kernel starts while the current report renders, forked
+    from the batch's zygote (:mod:`analysis.kernels`) once it is ready. Any problem falls back to
+    papermill starting the kernel itself; ``HOCTAP_WARM_KERNELS=0`` turns all of it off.
     """
 
     def __init__(self) -> None:
