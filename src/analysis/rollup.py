@@ -35,16 +35,27 @@ def _subtree_sum(values: np.ndarray, desc: np.ndarray, starts: np.ndarray) -> np
     return np.add.reduceat(values[desc], starts, axis=0)
 
 
-def _positions(tree: hierarchy._Tree, ids: pd.Series) -> np.ndarray:
-    """Tree position of each id (-1 when unknown or not active in the tree's year)."""
+def _unit_codes(prep: hierarchy._Prep, ids: pd.Series) -> np.ndarray:
+    """Code of each id among the units table's ids (-1 when unknown)."""
     if len(ids) == 0:
         return np.zeros(0, dtype=np.int64)
-    prep = tree.prep
     if getattr(prep, "_index", None) is None:
         prep._index = pd.Index(prep.names)  # type: ignore[attr-defined]
-    codes = prep._index.get_indexer(pd.Index(ids.astype(object)))  # type: ignore[attr-defined]
+    return prep._index.get_indexer(pd.Index(ids.astype(object))).astype(np.int64)  # type: ignore[attr-defined]
+
+
+def _code_positions(tree: hierarchy._Tree, codes: np.ndarray, leaves: np.ndarray | None = None) -> np.ndarray:
+    """Tree position of each unit code (-1 when unknown, not active in the tree's year, or — with
+    ``leaves``, the tree's leaf mask — not a leaf)."""
     pos = np.where(codes >= 0, tree._pos_of_code[np.where(codes >= 0, codes, 0)], -1)
+    if leaves is not None:
+        pos = np.where((pos >= 0) & leaves[np.where(pos >= 0, pos, 0)], pos, -1)
     return pos.astype(np.int64)
+
+
+def _positions(tree: hierarchy._Tree, ids: pd.Series, leaves: np.ndarray | None = None) -> np.ndarray:
+    """Tree position of each id (see :func:`_code_positions`)."""
+    return _code_positions(tree, _unit_codes(tree.prep, ids), leaves)
 
 
 def _add(n: int, pos: np.ndarray, values: np.ndarray, cols: np.ndarray | None = None,
@@ -176,8 +187,7 @@ class YearIndex:
             n = len(self.tree)
             mr = tables.member_ratings
             mr = mr[mr["year"] == self.year]
-            pos = _positions(self.tree, mr["unit_id"])
-            pos = np.where((pos >= 0) & self.is_leaf[np.where(pos >= 0, pos, 0)], pos, -1)
+            pos = _positions(self.tree, mr["unit_id"], self.is_leaf)
             code_ids, code_names = pd.factorize(mr["rating_code"].astype("string"), sort=True)
             rank = pd.to_numeric(mr["rating_rank"], errors="coerce").fillna(-1).to_numpy(dtype=np.int64)
             span = int(rank.max()) + 2 if len(rank) else 1
@@ -223,15 +233,6 @@ class _Facts:
     sp_public_target: np.ndarray
     sp_basis: np.ndarray
     basis_names: np.ndarray
-
-
-def _unit_codes(prep: hierarchy._Prep, ids: pd.Series) -> np.ndarray:
-    """Code of each id among the units table's ids (-1 when unknown)."""
-    if len(ids) == 0:
-        return np.zeros(0, dtype=np.int64)
-    if getattr(prep, "_index", None) is None:
-        prep._index = pd.Index(prep.names)  # type: ignore[attr-defined]
-    return prep._index.get_indexer(pd.Index(ids.astype(object))).astype(np.int64)  # type: ignore[attr-defined]
 
 
 def _factorized(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -298,14 +299,9 @@ def _build(tables: Tables, year: int) -> YearIndex:
              else np.full(n, None, dtype=object))
     f = _facts(tables)
 
-    def leaf_only(codes: np.ndarray) -> np.ndarray:
-        """Tree positions of unit codes, -1 unless an active leaf of the year."""
-        pos = np.where(codes >= 0, tree._pos_of_code[np.where(codes >= 0, codes, 0)], -1)
-        return np.where((pos >= 0) & is_leaf[np.where(pos >= 0, pos, 0)], pos, -1).astype(np.int64)
-
     # members: per unit sums, clipped per leaf, summed over leaves
     in_year = f.ms_year == year
-    mpos = leaf_only(f.ms_code[in_year])
+    mpos = _code_positions(tree, f.ms_code[in_year], is_leaf)
     total = _add(n, mpos, f.ms_total[in_year])
     exempt = _add(n, mpos, f.ms_exempt[in_year])
     eligible = np.clip(total - exempt, 0, None)
@@ -320,7 +316,7 @@ def _build(tables: Tables, year: int) -> YearIndex:
                         if len(col_of_code) else -1, -1)
     sel = cidx_all >= 0
     cidx = cidx_all[sel]
-    spos = leaf_only(f.sp_code[sel])
+    spos = _code_positions(tree, f.sp_code[sel], is_leaf)
     att = _add(n, spos, f.sp_attended[sel], cidx, k)
     ex_att = _add(n, spos, f.sp_exempt_attended[sel], cidx, k)  # exempt attendees join the denominator
     held_rows = _add(n, spos, f.sp_held[sel], cidx, k)
