@@ -1,7 +1,5 @@
 """``python -m analysis`` runs the hoctap command."""
 
-import sys
+from analysis.cli import run
 
-from analysis.cli import main
-
-sys.exit(main())
+run()

@@ -8,7 +8,9 @@ and no traceback unless ``--debug``.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -379,5 +381,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
+def run() -> None:
+    """The console script (and ``python -m analysis``): :func:`main`, then a quick exit.
+
+    When the command is done, the exit handlers run (temporary folders, process pools, kernels,
+    loggers) and the output is flushed, then the process ends without the interpreter unwinding
+    every module and object one by one — 0,3–0,5 s for a process that has imported pandas,
+    pyarrow, nbconvert and jupyter_client, which a finished command does not need.
+    ``HOCTAP_QUICK_EXIT=0`` keeps the ordinary exit.
+    """
+    if os.environ.get("HOCTAP_QUICK_EXIT", "1") != "0":
+        atexit.register(_end_now)  # registered first, so it runs after every other exit handler
+    try:
+        code = main()
+    except SystemExit as exc:  # argparse: --help, bad arguments
+        code = exc.code
+    _EXIT["code"] = code if isinstance(code, int) else (0 if code is None else 1)
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)
+    sys.exit(_EXIT["code"])
+
+
+_EXIT: dict[str, int] = {}
+
+
+def _end_now() -> None:
+    """The last exit handler: flush the standard streams and end the process with the command's code."""
+    if "code" not in _EXIT:
+        return
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(_EXIT["code"])
+
+
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    run()

@@ -6,6 +6,11 @@ the interpreter, ipykernel, pandas/pyarrow and :mod:`analysis` are imported anew
 a child that becomes a new kernel (its own process, session and connection file, as if launched
 by the kernel spec), so each report still gets a fresh kernel of its own, at the price of a fork.
 
+A single report has no batch to share a zygote with, but the ``hoctap`` process itself has already
+imported pandas, pyarrow and the package: :class:`Prefork` forks it once, before the report's
+data-quality gate, and the child becomes the report's kernel (:func:`fork_here_allowed` says when
+that is safe: one Python thread, the kernel spec's own interpreter).
+
 The zygote reads one JSON request per line on its standard input and answers with the child's
 pid; it exits when its standard input closes (the ``hoctap`` process ended, however it ended),
 and each kernel exits when the zygote does (ipykernel's parent poller), so a killed run leaves
@@ -18,6 +23,7 @@ answer) falls back to the ordinary launch.
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -61,6 +67,50 @@ def serve(requests: IO[str], replies: IO[str]) -> None:
             _become_kernel(request)
         replies.write(json.dumps({"pid": pid}) + "\n")
         replies.flush()
+
+
+def _await_request(r: int) -> None:
+    """In a child forked by :class:`Prefork`: let go of what belongs to the ``hoctap`` process,
+    import the kernel, wait for the kernel's request (one JSON line on ``r``) and become it; exit
+    quietly if the request never comes (the pipe closes)."""
+    try:
+        _let_go(keep={r})
+        for name in ZYGOTE_IMPORTS:
+            importlib.import_module(name)
+        data = b""
+        while chunk := os.read(r, 65536):
+            data += chunk
+        request = json.loads(data) if data.strip() else None
+    except BaseException:  # noqa: BLE001 - never return into the hoctap process's code
+        os._exit(1)
+    if request is None:
+        os._exit(0)
+    _become_kernel(request)
+
+
+def _let_go(keep: set[int]) -> None:
+    """In a child forked from the ``hoctap`` process: point every inherited descriptor but ``keep``
+    at /dev/null (the numbers stay taken, so no object still holding one closes a socket of the
+    kernel's later; a lock such as the reports folder's stays with the parent alone), put the
+    signals back to their defaults and forget the parent's event loop."""
+    import asyncio
+
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 0)  # nothing of the parent's input, nor writing into its output (a pipe it may speak through)
+    os.dup2(devnull, 1)
+    try:
+        fds = [int(fd) for fd in os.listdir("/proc/self/fd")]
+    except OSError:
+        fds = list(range(3, 1024))
+    for fd in fds:
+        if fd > 2 and fd not in keep and fd != devnull:
+            with contextlib.suppress(OSError):
+                os.dup2(devnull, fd)
+    for signum in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2):
+        with contextlib.suppress(OSError, ValueError):
+            signal.signal(signum, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    asyncio.events._set_running_loop(None)
 
 
 def _become_kernel(request: dict) -> None:
@@ -110,13 +160,22 @@ class ForkedProcess:
 
     stdin = stdout = stderr = None
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, child: bool = False) -> None:
         self.pid = pid
+        self.child = child  # forked by this process (Prefork): reaped here
         self.returncode: int | None = None
 
     def poll(self) -> int | None:
-        """None while the kernel runs, else its (unknown, so 0) exit code."""
-        if self.returncode is None:
+        """None while the kernel runs, else its exit code (0 when not this process's child)."""
+        if self.returncode is None and self.child:
+            try:
+                pid, status = os.waitpid(self.pid, os.WNOHANG)
+            except ChildProcessError:
+                self.returncode = 0
+            else:
+                if pid:
+                    self.returncode = os.waitstatus_to_exitcode(status)
+        elif self.returncode is None:
             try:
                 os.kill(self.pid, 0)
             except ProcessLookupError:
@@ -175,6 +234,8 @@ class Zygote:
         log: File for the zygote's own standard error.
     """
 
+    owns_child = False  # the zygote's children, not this process's
+
     def __init__(self, kernel_name: str = "python3", log: Path | None = None) -> None:
         self.kernel_name = kernel_name
         self.log = log
@@ -202,6 +263,10 @@ class Zygote:
                 err.close()  # type: ignore[union-attr]
         self._ready = False
         self._pid = os.getpid()
+        return True
+
+    def accepts(self, kernel_cmd: list[str]) -> bool:  # noqa: ARG002 - the zygote runs the spec's own interpreter
+        """Whether the zygote can fork the kernel ``kernel_cmd`` would start (always)."""
         return True
 
     def _readline(self, timeout: float) -> dict:
@@ -251,11 +316,117 @@ class Zygote:
                 proc.stdout.close()
 
 
-def forked_kernel_manager(zygote: Zygote, log: Path, kernel_name: str = "python3") -> Any:
-    """An asynchronous kernel manager whose kernel the zygote forks (ordinary launch as fallback).
+#: Interpreter options of a kernel spec that a kernel forked from ``hoctap`` may go without: only
+#: the debugger cares whether the standard library's modules are frozen, and reports never debug.
+IGNORABLE_OPTIONS = frozenset({"-Xfrozen_modules=off"})
+
+
+def fork_here_allowed() -> bool:
+    """Whether this process may fork a report's kernel from itself (:class:`Prefork`).
+
+    Only on Linux, with a single Python thread (a fork copies the calling thread alone: a lock
+    another thread held would stay held in the child forever), and unless
+    ``HOCTAP_FORK_KERNELS=0``.
+    """
+    return (sys.platform.startswith("linux") and threading.active_count() == 1
+            and os.environ.get("HOCTAP_FORK_KERNELS", "1") != "0")
+
+
+def runs_this_interpreter(kernel_cmd: list[str]) -> bool:
+    """Whether a kernel command is ``<this python> [-Xfrozen_modules=off] -m ipykernel_launcher …``,
+    so that this process, forked, is what the command would start."""
+    at = _launcher_at(kernel_cmd)
+    return (at >= 1 and os.path.abspath(kernel_cmd[0]) == os.path.abspath(sys.executable)
+            and all(option in IGNORABLE_OPTIONS for option in kernel_cmd[1:at]))
+
+
+class Prefork:
+    """One kernel forked from this process before it is asked for: a single report's kernel.
+
+    :meth:`start` forks at once; the child lets go of the parent's files and signals, imports
+    ipykernel (pandas, pyarrow and the package it already has) while the parent runs the report's
+    data-quality gate, and becomes the kernel when :meth:`fork` sends it the kernel's command line
+    — the same interface as :class:`Zygote`, for :func:`forked_kernel_manager`. Single use.
+    """
+
+    owns_child = True
+
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self._w: int | None = None
+        self._lock = threading.Lock()
+
+    def start(self) -> bool:
+        """Fork the child now; False (nothing forked) when :func:`fork_here_allowed` says no."""
+        if self.pid is not None or not fork_here_allowed():
+            return self.pid is not None
+        for stream in (sys.stdout, sys.stderr):  # or the child would write the parent's pending output again
+            with contextlib.suppress(Exception):
+                stream.flush()
+        r, w = os.pipe()
+        gc.freeze()  # the child's collector then leaves the parent's objects (and their pages) alone
+        try:
+            pid = os.fork()
+        except OSError:
+            gc.unfreeze()
+            os.close(r)
+            os.close(w)
+            return False
+        if pid:
+            gc.unfreeze()
+        else:
+            os.close(w)
+            _await_request(r)  # never returns
+        os.close(r)
+        self.pid, self._w = pid, w
+        return True
+
+    def accepts(self, kernel_cmd: list[str]) -> bool:
+        """Whether the child can become the kernel ``kernel_cmd`` would start."""
+        return runs_this_interpreter(kernel_cmd)
+
+    def fork(self, args: list[str], cwd: str | None, env: dict[str, str] | None, log: str | None,
+             timeout: float = 60) -> int:
+        """Send the child its kernel's arguments; its pid.
+
+        Raises:
+            EOFError: It was already used or closed.
+        """
+        with self._lock:
+            w, self._w = self._w, None
+        if w is None or self.pid is None:
+            raise EOFError("no kernel forked ahead")
+        data = (json.dumps({"args": args, "cwd": cwd, "env": env, "log": log}) + "\n").encode()
+        try:
+            while data:
+                data = data[os.write(w, data):]
+        finally:
+            os.close(w)
+        return self.pid
+
+    def close(self, timeout: float = 10) -> None:
+        """Let a child that was never asked exit and reap it (nothing once it became a kernel)."""
+        with self._lock:
+            w, self._w = self._w, None
+        if w is None or self.pid is None:
+            return
+        os.close(w)
+        deadline = time.monotonic() + timeout
+        with contextlib.suppress(ChildProcessError):
+            while os.waitpid(self.pid, os.WNOHANG)[0] == 0:
+                if time.monotonic() > deadline:
+                    os.kill(self.pid, signal.SIGKILL)
+                    os.waitpid(self.pid, 0)
+                    break
+                time.sleep(0.02)
+
+
+def forked_kernel_manager(zygote: Zygote | Prefork, log: Path, kernel_name: str = "python3") -> Any:
+    """An asynchronous kernel manager whose kernel the zygote (or a :class:`Prefork`) forks
+    (ordinary launch as fallback).
 
     Args:
-        zygote: The zygote (started).
+        zygote: The zygote (started), or a started :class:`Prefork`.
         log: The kernel's standard error.
         kernel_name: The kernel spec.
     """
@@ -267,8 +438,8 @@ def forked_kernel_manager(zygote: Zygote, log: Path, kernel_name: str = "python3
 
             at = _launcher_at(kernel_cmd)
             try:
-                if at < 1:
-                    raise EOFError("not an ipykernel command")
+                if at < 1 or not zygote.accepts(kernel_cmd):
+                    raise EOFError("not an ipykernel command this process can fork")
                 pid = await asyncio.to_thread(zygote.fork, kernel_cmd[at + 2:], kw.get("cwd"), kw.get("env"),
                                               str(log))
             except (OSError, EOFError, TimeoutError, ValueError):
@@ -276,7 +447,7 @@ def forked_kernel_manager(zygote: Zygote, log: Path, kernel_name: str = "python3
                 return
             provisioner = self.provisioner
             assert provisioner is not None
-            provisioner.process = ForkedProcess(pid)  # type: ignore[attr-defined]
+            provisioner.process = ForkedProcess(pid, child=zygote.owns_child)  # type: ignore[attr-defined]
             provisioner.pid = pid  # type: ignore[attr-defined]
             provisioner.pgid = pid  # type: ignore[attr-defined] - its own session
             provisioner.cwd = kw.get("cwd") or os.getcwd()  # type: ignore[attr-defined]

@@ -753,6 +753,8 @@ def _render(kind: str, params: dict, target: Path, timeout: int, notebooks_dir: 
     target.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent)).resolve()
     os.chmod(work, 0o755)
+    ending: list[tuple[threading.Thread, _Kernel]] = []  # kernels shutting down while the page is exported
+    warming: threading.Thread | None = None
     try:
         full = dict(params)
         full["rendered_at"] = rendered_at if rendered_at is not None else now_text()
@@ -764,8 +766,11 @@ def _render(kind: str, params: dict, target: Path, timeout: int, notebooks_dir: 
         check_params(kind, full)
         executed = work / f"{Path(REPORT_FILES[kind]).stem}.ipynb"
         kernel_log = work / "kernel.log"
-        if _WARM.waiting():  # while the kernel boots: the exporter's first (slow) use, here
-            _warm_exporter(params["lang"], HIDE_MARKDOWN[kind])
+        if _WARM.waiting() and _exporter.cache_info().currsize == 0:
+            # the exporter's first (slow) use, in a thread while the kernel boots and runs the cells
+            warming = threading.Thread(target=_warm_exporter, args=(params["lang"], HIDE_MARKDOWN[kind]),
+                                       name="hoctap-exporter", daemon=True)
+            warming.start()
         warm = _WARM.take()
         _WARM.prepare()  # in a batch: the next report's kernel starts while this one renders
         try:
@@ -773,7 +778,7 @@ def _render(kind: str, params: dict, target: Path, timeout: int, notebooks_dir: 
                 kernel: dict[str, Any] = {}
                 if warm is not None:  # a fresh kernel started ahead, the package already imported
                     kernel_log, kernel["km"] = warm.log, warm.km
-                    stack.callback(warm.close)
+                    stack.callback(lambda: ending.append((warm.shut_down_meanwhile(), warm)))
                 else:  # papermill starts the kernel
                     stack.enter_context(_kernel_env({charts.PLOTLYJS_ENV: "defer"}))
                     stack.enter_context(_stderr_to(kernel_log))
@@ -791,6 +796,8 @@ def _render(kind: str, params: dict, target: Path, timeout: int, notebooks_dir: 
             raise ReportError(f"{kind} {what}: notebook lỗi — {_error_line(exc)}{partial}") from exc
         unit_row = _unit_row(params["data_dir"], params["unit_id"])
         title = _page_title(kind, params, work, unit_row[0])
+        if warming is not None:
+            warming.join()
         try:
             page = export_html(executed, title, params["lang"], HIDE_MARKDOWN[kind])
         except Exception as exc:  # noqa: BLE001 - nbconvert errors vary
@@ -807,6 +814,11 @@ def _render(kind: str, params: dict, target: Path, timeout: int, notebooks_dir: 
             os.chmod(path, 0o644)
         _swap_into_place(work, target)
     finally:
+        if warming is not None:
+            warming.join()
+        for thread, warm in ending:
+            thread.join()
+            warm.close()
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -816,7 +828,12 @@ def _engine() -> str:
     engine, but the output notebook is written when execution ends — completed, failed cell or dead
     kernel alike — and every ``autosave_cell_every`` seconds inside a long cell, instead of after
     every cell (each write re-validates and re-serialises the whole notebook)."""
-    from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+    from papermill.engines import (
+        NBClientEngine,
+        NotebookExecutionManager,
+        logger,
+        papermill_engines,
+    )
 
     class SaveAtEnd(NotebookExecutionManager):
         _final = False
@@ -837,6 +854,27 @@ def _engine() -> str:
             super().notebook_complete(**kwargs)
 
     class Engine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, log_output: bool = False,
+                                     start_timeout: int = 60, execution_timeout: int | None = None,
+                                     **kwargs: Any) -> Any:
+            # papermill's own, but the client's channels stop when a kernel started ahead (not
+            # nbclient's to shut down) is done with: else each report left a heartbeat thread
+            # pinging a dead kernel in this process
+            from papermill.clientwrap import PapermillNotebookClient
+
+            kwargs.pop("input_path", None)
+            timeout = execution_timeout or kwargs.pop("timeout", None)
+            kwargs.pop("startup_timeout", None)
+            client = PapermillNotebookClient(nb_man, timeout=timeout, startup_timeout=start_timeout,
+                                             kernel_name=kernel_name, log=logger, log_output=log_output, **kwargs)
+            try:
+                return client.execute()
+            finally:
+                if not client.owns_km and getattr(client, "kc", None) is not None:
+                    with contextlib.suppress(Exception):
+                        client.kc.stop_channels()
+
         @classmethod
         def execute_notebook(cls, nb: Any, kernel_name: str, output_path: str | None = None,
                              progress_bar: bool = True, log_output: bool = False, autosave_cell_every: int = 30,
@@ -1120,13 +1158,24 @@ class _Kernel:
     msg_id: str
     log: Path
 
-    def close(self) -> None:
+    def shut_down(self) -> None:
+        """End the kernel (its log stays)."""
         import asyncio
 
         with contextlib.suppress(Exception):
             self.kc.stop_channels()
         with contextlib.suppress(Exception):
             asyncio.run(self.km.shutdown_kernel(now=True))
+
+    def shut_down_meanwhile(self) -> threading.Thread:
+        """End the kernel in a thread (the report's export goes on meanwhile); join it."""
+        thread = threading.Thread(target=self.shut_down, name="hoctap-kernel-shutdown", daemon=True)
+        thread.start()
+        return thread
+
+    def close(self) -> None:
+        """End the kernel and remove its folder and log."""
+        self.shut_down()
         with contextlib.suppress(OSError):
             shutil.rmtree(self.log.parent, ignore_errors=True)
 
@@ -1184,10 +1233,18 @@ class _WarmKernels:
 
             folder = Path(tempfile.mkdtemp(prefix="hoctap-kernel-"))
             log = folder / "kernel.log"
-            km = self._forking_manager(log) or AsyncKernelManager(kernel_name="python3")
-            with log.open("wb") as err:
-                asyncio.run(km.start_kernel(env={**os.environ, charts.PLOTLYJS_ENV: "defer"}, cwd=str(folder),
-                                            stderr=err))
+            prefork = None if self.enabled else kernels.Prefork()
+            if prefork is not None and prefork.start():  # this process, forked, becomes the kernel
+                km = kernels.forked_kernel_manager(prefork, log)
+            else:
+                km = self._forking_manager(log) or AsyncKernelManager(kernel_name="python3")
+            try:
+                with log.open("wb") as err:
+                    asyncio.run(km.start_kernel(env={**os.environ, charts.PLOTLYJS_ENV: "defer"},
+                                                cwd=str(folder), stderr=err))
+            finally:
+                if prefork is not None:
+                    prefork.close()  # a child that did not become the kernel exits
             kc = km.client()
             kc.start_channels()
             msg_id = kc.execute(WARM_UP, silent=True, store_history=False)
