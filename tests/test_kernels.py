@@ -146,3 +146,115 @@ def test_forked_process_handle_signals_and_waits() -> None:
     child.wait()  # reap (it is this test's child, not the zygote's)
     assert handle.wait(timeout=5) == 0 and handle.poll() == 0
     handle.kill()  # ended: nothing happens
+
+
+# ---------------------------------------------------------------------------------------------
+# A single report's kernel: this process, forked (Prefork)
+# ---------------------------------------------------------------------------------------------
+
+def _prefork() -> kernels.Prefork:
+    if not kernels.fork_here_allowed():
+        pytest.skip("this test process runs more than one thread: it may not fork")
+    prefork = kernels.Prefork()
+    assert prefork.start()
+    return prefork
+
+
+def test_a_kernel_forked_from_this_process_lets_go_of_its_files(tmp_path: Path) -> None:
+    """The kernel is this process's child in a session of its own, with the package already
+    imported and fresh globals; the parent's descriptors point at /dev/null in it, so a lock the
+    parent holds (the reports folder's) is released when the parent lets go, not when the kernel
+    ends; the ended kernel is reaped (no zombie)."""
+    import fcntl
+
+    lock = tmp_path / ".lock"
+    held = os.open(lock, os.O_RDWR | os.O_CREAT)
+    fcntl.flock(held, fcntl.LOCK_EX)
+    prefork = _prefork()
+    try:
+        km = kernels.forked_kernel_manager(prefork, tmp_path / "k.log")
+        asyncio.run(km.start_kernel(cwd=str(tmp_path)))
+        pid = km.provisioner.pid
+        assert pid == prefork.pid and km.provisioner.process.child
+        code = ("import os, sys\nfirst = 'mark' not in globals()\nmark = 1\n"
+                f"out = (os.getpid(), os.getppid(), os.getsid(0), 'analysis.dashboard' in sys.modules, first, "
+                f"os.getcwd(), os.readlink('/proc/self/fd/{held}'))")
+        content = asyncio.run(_run(km, code))
+        assert content["status"] == "ok", content
+        kpid, ppid, sid, imported, first, cwd, fd_target = ast.literal_eval(
+            content["user_expressions"]["out"]["data"]["text/plain"])
+        assert (kpid, ppid, sid) == (pid, os.getpid(), pid)
+        assert imported and first and cwd == str(tmp_path) and fd_target == os.devnull
+        os.close(held)
+        other = os.open(lock, os.O_RDWR)
+        try:
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # raises if the kernel still shared the lock
+        finally:
+            os.close(other)
+        asyncio.run(km.shutdown_kernel(now=False))
+        assert not Path(f"/proc/{pid}").exists(), "the kernel was not reaped"
+    finally:
+        prefork.close()
+
+
+def test_a_prefork_never_asked_exits_and_is_reaped() -> None:
+    prefork = _prefork()
+    pid = prefork.pid
+    assert pid and Path(f"/proc/{pid}").exists()
+    prefork.close()
+    assert not Path(f"/proc/{pid}").exists()
+    with pytest.raises(EOFError):
+        prefork.fork(["-f", "x.json"], None, None, None)
+
+
+def test_no_fork_from_a_process_running_threads_or_when_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert not kernels.fork_here_allowed()
+        assert not kernels.Prefork().start()
+    finally:
+        stop.set()
+        thread.join()
+    monkeypatch.setenv("HOCTAP_FORK_KERNELS", "0")
+    assert not kernels.Prefork().start()
+
+
+def test_only_this_interpreter_s_kernel_command_is_forked() -> None:
+    tail = ["-m", "ipykernel_launcher", "-f", "c.json"]
+    assert kernels.runs_this_interpreter([sys.executable, *tail])
+    assert kernels.runs_this_interpreter([sys.executable, "-Xfrozen_modules=off", *tail])
+    assert not kernels.runs_this_interpreter([sys.executable, "-X", "dev", *tail])
+    assert not kernels.runs_this_interpreter(["/opt/other/bin/python", *tail])
+    assert not kernels.runs_this_interpreter([sys.executable, "-m", "other_kernel", "-f", "c.json"])
+
+
+def test_killing_the_report_ends_the_kernel_forked_from_it(tmp_path: Path) -> None:
+    script = tmp_path / "owner.py"
+    script.write_text(textwrap.dedent(f"""
+        import asyncio, json, time
+        from pathlib import Path
+        from analysis import kernels
+        prefork = kernels.Prefork()
+        assert prefork.start()
+        km = kernels.forked_kernel_manager(prefork, Path({str(tmp_path / "k.log")!r}))
+        asyncio.run(km.start_kernel())
+        kc = km.client()
+        kc.start_channels()
+        asyncio.run(kc.wait_for_ready(timeout=60))
+        kc.stop_channels()
+        print(json.dumps({{"kernel": km.provisioner.pid}}), flush=True)
+        time.sleep(600)
+    """))
+    owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = json.loads(owner.stdout.readline())  # type: ignore[union-attr]
+        os.kill(owner.pid, signal.SIGKILL)
+        owner.wait()
+        assert _gone(pids["kernel"]), "kernel left running"
+    finally:
+        if owner.poll() is None:
+            owner.kill()

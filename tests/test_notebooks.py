@@ -253,8 +253,8 @@ def test_batch_with_kernels_started_ahead_gives_the_same_reports(annual_html: Pa
 
 def test_single_report_starts_its_kernel_before_the_gate(annual_html: Path, sample_processed: Path,
                                                          tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """One report's kernel boots (and imports the package) while the parent runs the data-quality
-    gate; the output notebook is written when execution ends, not after every cell; the page is
+    """One report's kernel boots while the parent runs the data-quality gate (it is this process,
+    forked, when this process runs one thread); the output notebook is written when execution ends, not after every cell; the page is
     the same as any other render's and no kernel is left running."""
     import papermill.engines
     import psutil
@@ -273,10 +273,18 @@ def test_single_report_starts_its_kernel_before_the_gate(annual_html: Path, samp
     monkeypatch.setattr(gate, "run_gate", spying_gate)
     monkeypatch.setattr(papermill.engines, "write_ipynb",
                         lambda nb, path: (writes.append(str(path)), real_write(nb, path)))
+    from analysis import kernels
+
+    forked: list[int] = []
+    real_fork = kernels.Prefork.fork
+    monkeypatch.setattr(kernels.Prefork, "fork", lambda self, *a, **k: forked.append(real_fork(self, *a, **k))
+                        or forked[-1])
+    may_fork = kernels.fork_here_allowed()
     before = {p.pid for p in psutil.Process().children(recursive=True)}
     params = reports.build_params("annual", unit_id="thanh-minh", year=2020, data_dir=sample_processed)
     page = reports.render_one("annual", params, tmp_path, rendered_at="ahead").read_text(encoding="utf-8")
     assert seen == [True]
+    assert len(forked) == (1 if may_fork else 0)  # the kernel is this process, forked, when it may fork
     assert 1 <= len(writes) <= 2, writes  # papermill's own writes at start/end, none per cell
     assert reports.strip_volatile(page) == reports.strip_volatile(annual_html.read_text(encoding="utf-8"))
     time.sleep(0.5)

@@ -416,3 +416,27 @@ def test_the_command_does_without_the_iri_grammar_but_still_validates_notebooks(
         "print(sorted(m for m in ('rfc3987_syntax', 'lark') if sys.modules.get(m) is not None))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["rejected", "[]"]
+
+
+def test_the_command_exits_quickly_with_its_output_and_exit_code_intact(sample_processed: Path,
+                                                                        tmp_path: Path) -> None:
+    """``python -m analysis`` (like the ``hoctap`` script) ends the process right after its exit
+    handlers: output written into a pipe (block-buffered, larger than the pipe) arrives whole,
+    exit handlers registered during the command still run, and the exit codes are the command's."""
+    import subprocess
+    import sys
+
+    run = subprocess.run([sys.executable, "-m", "analysis", "metrics", "--unit", "tan-thanh", "--year", "2024",
+                          "--data", str(sample_processed), "--format", "json"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)
+    marker = tmp_path / "handler-ran"
+    code = ("import atexit, sys\nfrom pathlib import Path\nfrom analysis import cli\n"
+            f"cli.main = lambda: (atexit.register(Path({str(marker)!r}).touch), print('x' * 200000), 1)[-1]\n"
+            "cli.run()\n")
+    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert ran.returncode == 1 and ran.stdout == "x" * 200000 + "\n" and marker.exists()
+    bad = subprocess.run([sys.executable, "-m", "analysis", "report", "--bogus"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "hoctap" in bad.stderr
+    helped = subprocess.run([sys.executable, "-m", "analysis", "--help"], capture_output=True, text=True)
+    assert helped.returncode == 0 and "report" in helped.stdout
