@@ -3,13 +3,50 @@
 Runs ``benchmarks/bench_reports.py`` (floor = papermill executing and exporting a one-cell plotly
 notebook; report = one forced ``reports.render_job`` of the sample ward's annual dashboard; a batch
 of the sample's grassroots reports with 1 and 2 jobs) in a fresh process and records its figures.
+
+Then the same comparison as an analyst meets it, cold: the command ``hoctap report --unit
+tan-thanh --year 2024 --force`` against a fresh ``python`` running the floor (with the optional
+import ``hoctap`` skips, ``analysis.lean``, skipped there too, so the floor is not slowed by it),
+alternated, medians of 3.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import statistics
 
-from common import BENCH_DIR, PY, Result, measure
+from common import BENCH_DIR, HOCTAP, OUT, PY, ROOT, Result, measure, python_code
+from w4_dashboards import FLOOR
+
+COLD_FLOOR = "import analysis.lean\n" + FLOOR
+
+
+def cold_command(quick: bool, res: Result) -> None:
+    """The command, cold, against the cold floor (alternated; medians)."""
+    work = OUT / "ward-cold"
+    shutil.rmtree(work, ignore_errors=True)
+    data = work / "processed"
+    ingest = measure("hoctap ingest data/raw (sample)", [HOCTAP, "ingest", str(ROOT / "data" / "raw"), "--out",
+                                                         str(data), "--quiet"])
+    if ingest.returncode not in (0, 1):
+        res.note(f"sample ingest failed (exit {ingest.returncode}): no cold comparison")
+        return
+    floors, reports = [], []
+    for i in range(-1, 2 if quick else 3):  # run -1 warms the page cache: not counted
+        f = measure("cold floor", python_code(COLD_FLOOR) + [str(work / f"floor{i}")])
+        r = measure("cold hoctap report", [HOCTAP, "report", "--unit", "tan-thanh", "--year", "2024", "--data",
+                                           str(data), "--out", str(work / "out"), "--force"])
+        if f.returncode or r.returncode:
+            res.note(f"cold run failed (floor exit {f.returncode}, report exit {r.returncode}): {r.stderr[-300:]}")
+            return
+        if i >= 0:
+            floors.append(f.seconds)
+            reports.append(r.seconds)
+    floor, report = statistics.median(floors), statistics.median(reports)
+    res.check("cold: python running the papermill floor (s, median)", round(floor, 2), "(reference)", None)
+    res.check("cold: hoctap report --unit tan-thanh --year 2024 (s, median)", round(report, 2), "(informative)", None)
+    res.check("cold command / cold floor", round(report / floor, 2), "≤ 1,5", report / floor <= 1.5)
 
 
 def run(quick: bool, res: Result) -> None:
@@ -33,3 +70,6 @@ def run(quick: bool, res: Result) -> None:
               found["speedup_jobs2_vs_serial"] >= 1.6)
     res.check("speed-up with --jobs 2 over --jobs 1 (which already starts kernels on the 2nd core)",
               found["speedup_jobs2"], "(informative)", None)
+    if found.get("kernel"):
+        res.note(f"the single report's kernel: {found['kernel']}")
+    cold_command(quick, res)

@@ -258,3 +258,32 @@ def test_killing_the_report_ends_the_kernel_forked_from_it(tmp_path: Path) -> No
     finally:
         if owner.poll() is None:
             owner.kill()
+
+
+def test_the_quick_client_is_ready_with_iopub_connected(tmp_path: Path) -> None:
+    """``wait_for_ready`` returns once the kernel answered and IOPub is connected (no 0,2 s drain):
+    the first execution's output then arrives on IOPub under its own request, nothing stale first."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    km = AsyncKernelManager(kernel_name="python3")
+    km.client_factory = kernels.quick_client_class()
+    asyncio.run(km.start_kernel(cwd=str(tmp_path)))
+
+    async def first_output() -> tuple[str, str]:
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=60)
+            msg_id = kc.execute("print('hello')")
+            while True:
+                msg = await kc.get_iopub_msg(timeout=30)
+                if msg["msg_type"] == "stream":
+                    mine = msg["parent_header"]["msg_id"] == msg_id
+                    return ("matched" if mine else "stale"), msg["content"]["text"]
+        finally:
+            kc.stop_channels()
+
+    try:
+        assert asyncio.run(first_output()) == ("matched", "hello\n")
+    finally:
+        asyncio.run(km.shutdown_kernel(now=True))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import re
 import shutil
 import time
@@ -296,3 +297,21 @@ def test_single_report_starts_its_kernel_before_the_gate(annual_html: Path, samp
     monkeypatch.setenv("HOCTAP_WARM_KERNELS", "0")
     reports.render_one("annual", params, tmp_path / "cold", rendered_at="cold")
     assert seen == [False]
+
+
+def test_a_kernel_that_dies_while_booting_is_not_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel started ahead ends before answering its warm-up (here: the forked child exits
+    instead of becoming the kernel): the report notices within seconds and starts its own kernel,
+    instead of waiting out the 120 s warm-up timeout."""
+    from analysis import kernels
+
+    if not kernels.fork_here_allowed():
+        pytest.skip("this test process runs more than one thread: it may not fork")
+    monkeypatch.setattr(kernels, "_become_kernel", lambda request: os._exit(3))
+    warm = reports._WarmKernels()
+    warm.prepare(ahead=True)
+    assert warm.waiting()
+    start = time.monotonic()
+    assert warm.take(timeout=120) is None
+    assert time.monotonic() - start < 30  # a hang detector, not a speed target: the timeout is 120 s
+    warm.close()

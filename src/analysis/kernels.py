@@ -23,6 +23,7 @@ answer) falls back to the ordinary launch.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import importlib
 import json
@@ -419,6 +420,55 @@ class Prefork:
                     os.waitpid(self.pid, 0)
                     break
                 time.sleep(0.02)
+
+
+@functools.cache
+def quick_client_class() -> type:
+    """jupyter_client's asynchronous kernel client, ready as soon as the kernel is.
+
+    Its ``wait_for_ready`` asks for the kernel's info, as jupyter_client's does, and takes the
+    kernel as ready once the reply has come on the shell channel and the request's ``idle`` status
+    on IOPub (so IOPub is connected and nothing earlier is pending). jupyter_client's own then
+    drains IOPub until it has been silent for 0,2 s, which every notebook run waits out in full.
+    """
+    from queue import Empty
+
+    from jupyter_client.asynchronous import AsyncKernelClient
+
+    class QuickReadyClient(AsyncKernelClient):
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            deadline = time.monotonic() + (float("inf") if timeout is None else timeout)
+            while True:
+                msg_id = self.kernel_info()
+                reply = None
+                with contextlib.suppress(Empty):
+                    while reply is None:
+                        msg = await self.shell_channel.get_msg(timeout=1)
+                        if msg["msg_type"] == "kernel_info_reply" and msg["parent_header"].get("msg_id") == msg_id:
+                            reply = msg
+                if reply is not None and await self._idle_after(msg_id, within=0.2):
+                    self._handle_kernel_info_reply(reply)
+                    return
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+
+        async def _idle_after(self, msg_id: str, within: float) -> bool:
+            """Whether IOPub brings the ``idle`` status of request ``msg_id`` within ``within`` s
+            (not when IOPub is not connected yet: the kernel published it before we listened)."""
+            end = time.monotonic() + within
+            while (left := end - time.monotonic()) > 0:
+                try:
+                    msg = await self.iopub_channel.get_msg(timeout=left)
+                except Empty:
+                    return False
+                if (msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle"
+                        and msg["parent_header"].get("msg_id") == msg_id):
+                    return True
+            return False
+
+    return QuickReadyClient
 
 
 def forked_kernel_manager(zygote: Zygote | Prefork, log: Path, kernel_name: str = "python3") -> Any:

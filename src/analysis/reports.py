@@ -1245,6 +1245,7 @@ class _WarmKernels:
             finally:
                 if prefork is not None:
                     prefork.close()  # a child that did not become the kernel exits
+            km.client_factory = kernels.quick_client_class()  # papermill's client too: ready without the 0,2 s drain
             kc = km.client()
             kc.start_channels()
             msg_id = kc.execute(WARM_UP, silent=True, store_history=False)
@@ -1279,9 +1280,16 @@ class _WarmKernels:
         import asyncio
 
         async def warm_up_reply() -> dict:
+            from queue import Empty
+
             deadline = time.monotonic() + timeout
             while True:
-                reply = await warm.kc.get_shell_msg(timeout=max(0.1, deadline - time.monotonic()))
+                try:
+                    reply = await warm.kc.get_shell_msg(timeout=max(0.1, min(1.0, deadline - time.monotonic())))
+                except Empty:  # a kernel that died while booting is not waited for
+                    if time.monotonic() > deadline or not await warm.km.is_alive():
+                        raise
+                    continue
                 if reply.get("parent_header", {}).get("msg_id") == warm.msg_id:
                     return reply
 
