@@ -1,7 +1,8 @@
 """Per-report wall time against the floor, and the speed-up of ``--jobs 2``.
 
 The floor is papermill executing a trivial one-cell notebook (one plotly figure shown as HTML)
-and exporting it to HTML, measured in the same run on the same machine. A report is one
+and exporting it to HTML, measured in the same run on the same machine; the barest floor (a
+``1 + 1`` cell, no plotly import in the kernel) is measured too, for reference. A report is one
 ``reports.render_job`` of an annual dashboard (input hash, data-quality gate, papermill, export,
 metrics.json/xlsx, provenance), forced to re-render.
 
@@ -24,31 +25,34 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import FLOOR_CELL  # noqa: E402
+
+BARE_CELL = "1 + 1"
 FORKED: list[int] = []  # kernels of the single reports forked from this process
 
 
-def floor_seconds(work: Path, repeat: int) -> list[float]:
-    """Wall times of papermill + HTML export of a trivial one-cell plotly notebook (after one
-    uncounted warm-up run)."""
+def floor_seconds(work: Path, repeat: int, cell: str = FLOOR_CELL) -> list[float]:
+    """Wall times of papermill + HTML export of a one-cell notebook (after one uncounted warm-up
+    run): by default the floor's plotly figure, ``BARE_CELL`` for the barest notebook."""
     import nbformat
     import papermill as pm
     from nbformat.v4 import new_code_cell, new_notebook
 
     from analysis import reports
 
-    nb = new_notebook(cells=[new_code_cell(
-        "import plotly.graph_objects as go\nfrom IPython.display import HTML, display\n"
-        "display(HTML(go.Figure(go.Bar(x=[1, 2], y=[3, 4])).to_html(full_html=False, include_plotlyjs=False)))")],
+    nb = new_notebook(cells=[new_code_cell(cell)],
         metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
                   "language_info": {"name": "python"}})
-    src = work / "trivial.ipynb"
+    tag = "bare" if cell == BARE_CELL else "floor"
+    src = work / f"{tag}.ipynb"
     nbformat.write(nb, src)
     times = []
     for i in range(-1, repeat):  # run -1 warms up (first kernel, exporter templates): not counted
         start = time.perf_counter()
-        out = work / f"trivial-{i}.ipynb"
+        out = work / f"{tag}-{i}.ipynb"
         pm.execute_notebook(str(src), str(out), kernel_name="python3", progress_bar=False, cwd=str(work))
-        (work / f"trivial-{i}.html").write_text(reports.export_html(out), encoding="utf-8")
+        (work / f"{tag}-{i}.html").write_text(reports.export_html(out), encoding="utf-8")
         if i >= 0:
             times.append(time.perf_counter() - start)
     return times
@@ -118,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             data = work / "processed"
             ingest(ROOT / "data" / "raw", data)
         floor = floor_seconds(work, args.repeat)
+        bare = floor_seconds(work, args.repeat, BARE_CELL)
         report = report_seconds(data, work / "reports", args.unit, args.year, args.repeat)
         t0, _ = batch_seconds(data, work / "batch0", (a, b), 1, ahead=False)
         t1, n1 = batch_seconds(data, work / "batch1", (a, b), 1)
@@ -126,6 +131,8 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "floor_seconds": round(floor_med, 2), "report_seconds": round(report_med, 2),
         "ratio": round(report_med / floor_med, 2), "unit": args.unit, "year": args.year,
+        "bare_floor_seconds": round(statistics.median(bare), 2),
+        "ratio_bare": round(report_med / statistics.median(bare), 2),
         "batch_reports": n1, "batch_serial_seconds": round(t0, 2), "batch_jobs1_seconds": round(t1, 2),
         "batch_jobs2_seconds": round(t2, 2), "speedup_jobs2": round(t1 / t2, 2),
         "speedup_jobs2_vs_serial": round(t0 / t2, 2), "per_report_serial": round(t0 / n1, 2),
@@ -142,6 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"one ward report ({args.unit} {args.year}):            {result['report_seconds']:.2f} s "
               f"(median of {args.repeat}: {', '.join(f'{x:.2f}' for x in report)})")
         print(f"ratio report / floor:                          {result['ratio']:.2f}× (aim ≤ 1.5×)")
+        print(f"bare floor (a '1 + 1' notebook):               {result['bare_floor_seconds']:.2f} s; "
+              f"report / bare floor {result['ratio_bare']:.2f}×")
         print(f"batch of {n1} reports, one at a time, no kernel ahead: {t0:.2f} s ({result['per_report_serial']:.2f} s each)")
         print(f"batch of {n1} reports, --jobs 1:                 {t1:.2f} s ({result['per_report_jobs1']:.2f} s each)")
         print(f"batch of {n2} reports, --jobs 2:                 {t2:.2f} s ({result['per_report_jobs2']:.2f} s each)")

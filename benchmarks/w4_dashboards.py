@@ -1,7 +1,8 @@
 """Workload 4: provincial dashboards from national processed data.
 
 * one provincial dashboard (``hoctap report --unit … --year …``) against the papermill floor: a
-  one-cell plotly notebook executed by papermill and exported by nbconvert (target ≤ 1,5×);
+  one-cell plotly notebook executed by papermill and exported by nbconvert in a cold process
+  (``common.COLD_FLOOR``; target ≤ 1,5×);
 * 63 provincial dashboards with 2 jobs (``reports.render_batch(..., jobs=2)``), informative.
 """
 
@@ -10,23 +11,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from common import HOCTAP, OUT, Result, measure, python_code, ratio
-
-FLOOR = """
-import sys, nbformat, papermill
-from pathlib import Path
-from nbconvert import HTMLExporter
-out = Path(sys.argv[1]); out.mkdir(parents=True, exist_ok=True)
-nb = nbformat.v4.new_notebook()
-nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-nb.metadata["language_info"] = {"name": "python"}
-nb.cells = [nbformat.v4.new_code_cell("import plotly.graph_objects as go\\n"
-                                      "go.Figure(go.Bar(x=[2024], y=[1]))")]
-nbformat.write(nb, out / "floor.ipynb")
-papermill.execute_notebook(str(out / "floor.ipynb"), str(out / "floor.out.ipynb"), progress_bar=False)
-body, _ = HTMLExporter(exclude_input=True).from_filename(str(out / "floor.out.ipynb"))
-(out / "floor.html").write_text(body, encoding="utf-8")
-"""
+from common import COLD_FLOOR, HOCTAP, OUT, Result, measure, python_code, ratio
 
 BATCH = """
 import sys, json
@@ -43,8 +28,8 @@ def run(quick: bool, data: Path, res: Result) -> None:
     year = 2025
     work = OUT / "reports"
     shutil.rmtree(work, ignore_errors=True)
-    floor = res.add(measure("papermill floor: one-cell plotly notebook + nbconvert HTML",
-                            python_code(FLOOR) + [str(work / "floor")]))
+    floor = res.add(measure("papermill floor: one-cell plotly notebook + nbconvert HTML (cold process)",
+                            python_code(COLD_FLOOR) + [str(work / "floor")]))
     one = res.add(measure(f"hoctap report --unit p01 --year {year} (national data)",
                           [HOCTAP, "report", "--unit", "p01", "--year", str(year), "--data", str(data),
                            "--out", str(work / "one"), "--force"], timeout=600))

@@ -16,10 +16,7 @@ import json
 import shutil
 import statistics
 
-from common import BENCH_DIR, HOCTAP, OUT, PY, ROOT, Result, measure, python_code
-from w4_dashboards import FLOOR
-
-COLD_FLOOR = "import analysis.lean\n" + FLOOR
+from common import BENCH_DIR, COLD_FLOOR, HOCTAP, OUT, PY, ROOT, Result, measure, python_code
 
 
 def cold_command(quick: bool, res: Result) -> None:
@@ -62,6 +59,8 @@ def run(quick: bool, res: Result) -> None:
     res.check(f"one ward report {found['unit']} {found['year']} (s, median)", found["report_seconds"],
               "(informative)", None)
     res.check("ward report / floor", found["ratio"], "≤ 1,5", found["ratio"] <= 1.5)
+    res.check(f"bare floor, a '1 + 1' notebook (s, median): {found['bare_floor_seconds']}; ward report / bare floor",
+              found["ratio_bare"], "(informative)", None)
     res.check(f"batch of {found['batch_reports']} reports: one at a time → jobs 1 → jobs 2 (s)",
               f"{found['batch_serial_seconds']} → {found['batch_jobs1_seconds']} → {found['batch_jobs2_seconds']}",
               "(informative)", None)

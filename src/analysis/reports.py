@@ -864,8 +864,9 @@ def _engine() -> str:
             from papermill.clientwrap import PapermillNotebookClient
 
             kwargs.pop("input_path", None)
-            timeout = execution_timeout or kwargs.pop("timeout", None)
             kwargs.pop("startup_timeout", None)
+            timeout = execution_timeout or kwargs.pop("timeout", None)
+            kwargs.pop("timeout", None)
             client = PapermillNotebookClient(nb_man, timeout=timeout, startup_timeout=start_timeout,
                                              kernel_name=kernel_name, log=logger, log_output=log_output, **kwargs)
             try:
