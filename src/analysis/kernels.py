@@ -43,7 +43,10 @@ from typing import IO, Any
 #: summary paragraph's claims check, the Excel writer).
 REPORT_IMPORTS = ("IPython.display", "analysis.dashboard", "analysis.exports", "analysis.charts", "analysis.claims",
                   "pyarrow.dataset", "pyarrow.parquet", "pyarrow.pandas_compat", "xlsxwriter")
-ZYGOTE_IMPORTS = ("ipykernel.kernelapp", "ipykernel.ipkernel", *REPORT_IMPORTS)
+#: What a kernel forked from the report's own process imports before it is asked for.
+KERNEL_IMPORTS = ("ipykernel.kernelapp", "ipykernel.ipkernel", *REPORT_IMPORTS)
+#: What the zygote imports once for all the kernels of a batch (the data-quality reports' gate too).
+ZYGOTE_IMPORTS = (*KERNEL_IMPORTS, "analysis.quality.gate")
 LAUNCHER = ["-m", "ipykernel_launcher"]
 
 
@@ -76,7 +79,7 @@ def _await_request(r: int) -> None:
     quietly if the request never comes (the pipe closes)."""
     try:
         _let_go(keep={r})
-        for name in ZYGOTE_IMPORTS:
+        for name in KERNEL_IMPORTS:
             importlib.import_module(name)
         data = b""
         while chunk := os.read(r, 65536):
