@@ -260,10 +260,12 @@ def cmd_report(args: argparse.Namespace) -> int:
             return EXIT_OK if summary["failed"] == 0 else EXIT_DATA
         if not args.unit:
             raise UsageError("Cần --unit (và --year) hoặc --all")
+        context = reports.DataContext.load(args.data)  # read once: for the parameters and the input hash
         params = reports.build_params(args.kind, unit_id=args.unit, year=args.year, start_year=args.start_year,
-                                      end_year=args.end_year, data_dir=args.data, lang=args.lang)
+                                      end_year=args.end_year, data_dir=args.data, lang=args.lang, context=context)
         with reports.reports_lock(args.out):
-            result = reports.render_job(args.kind, params, args.out, force=args.force, timeout=args.timeout)
+            result = reports.render_job(args.kind, params, args.out, force=args.force, timeout=args.timeout,
+                                        source=reports.SliceSource(context))
     except (reports.ReportParamError, reports.ReportsBusyError) as exc:
         raise UsageError(str(exc)) from exc
     if args.format == "json":
