@@ -37,6 +37,20 @@ def _gone(pid: int, within: float = 15) -> bool:
     return False
 
 
+def _kill_owner(script: Path) -> list[str]:
+    """Run ``script`` (it prints a JSON object of the pids it started, then sleeps), SIGKILL it,
+    and name the processes it printed that are still running afterwards."""
+    owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = json.loads(owner.stdout.readline())  # type: ignore[union-attr]
+        os.kill(owner.pid, signal.SIGKILL)
+        owner.wait()
+        return [name for name, pid in pids.items() if not _gone(pid)]
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+
+
 def _ready(z: kernels.Zygote, within: float = 60) -> None:
     deadline = time.monotonic() + within
     while True:
@@ -124,16 +138,8 @@ def test_killing_the_run_ends_the_zygote_and_its_kernels(tmp_path: Path) -> None
         print(json.dumps({{"zygote": z._proc.pid, "kernel": km.provisioner.pid}}), flush=True)
         time.sleep(600)
     """))
-    owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
-    try:
-        pids = json.loads(owner.stdout.readline())  # type: ignore[union-attr]
-        os.kill(owner.pid, signal.SIGKILL)
-        owner.wait()
-        assert _gone(pids["zygote"]), "zygote left running"
-        assert _gone(pids["kernel"]), "kernel left running"
-    finally:
-        if owner.poll() is None:
-            owner.kill()
+    left = _kill_owner(script)
+    assert not left, f"left running: {left}"
 
 
 def test_forked_process_handle_signals_and_waits() -> None:
@@ -249,15 +255,8 @@ def test_killing_the_report_ends_the_kernel_forked_from_it(tmp_path: Path) -> No
         print(json.dumps({{"kernel": km.provisioner.pid}}), flush=True)
         time.sleep(600)
     """))
-    owner = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
-    try:
-        pids = json.loads(owner.stdout.readline())  # type: ignore[union-attr]
-        os.kill(owner.pid, signal.SIGKILL)
-        owner.wait()
-        assert _gone(pids["kernel"]), "kernel left running"
-    finally:
-        if owner.poll() is None:
-            owner.kill()
+    left = _kill_owner(script)
+    assert not left, f"left running: {left}"
 
 
 def test_the_quick_client_is_ready_with_iopub_connected(tmp_path: Path) -> None:
