@@ -383,6 +383,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
 
 
+#: The finished command's exit code, for :func:`_end_now` (set by :func:`run` only).
+_EXIT: dict[str, int] = {}
+
+
 def run() -> None:
     """The console script (and ``python -m analysis``): :func:`main`, then a quick exit.
 
@@ -403,8 +407,6 @@ def run() -> None:
         print(code, file=sys.stderr)
     sys.exit(_EXIT["code"])
 
-
-_EXIT: dict[str, int] = {}
 
 
 def _end_now() -> None:

@@ -575,7 +575,12 @@ def _exporter(lang: str, hide_markdown: bool) -> Any:
 
     return HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
                         exclude_markdown=hide_markdown, mathjax_url="", require_js_url="",
-                        embed_images=True, language_code=lang if lang in LANGS else "vi")
+                        embed_images=True, language_code=lang)
+
+
+def _exporter_for(lang: str, hide_markdown: bool) -> Any:
+    """:func:`_exporter` of ``lang`` (Vietnamese for a language the reports do not have)."""
+    return _exporter(lang if lang in LANGS else "vi", hide_markdown)
 
 
 def _warm_exporter(lang: str, hide_markdown: bool) -> None:
@@ -583,7 +588,7 @@ def _warm_exporter(lang: str, hide_markdown: bool) -> None:
     import nbformat
 
     with contextlib.suppress(Exception):  # only a warm-up: the real export reports its own errors
-        _exporter(lang if lang in LANGS else "vi", hide_markdown).from_notebook_node(nbformat.v4.new_notebook())
+        _exporter_for(lang, hide_markdown).from_notebook_node(nbformat.v4.new_notebook())
 
 
 def export_html(notebook_path: Path, title: str = "", lang: str = "vi", hide_markdown: bool = True) -> str:
@@ -605,7 +610,7 @@ def export_html(notebook_path: Path, title: str = "", lang: str = "vi", hide_mar
     nb.metadata.pop("papermill", None)
     if title:
         nb.metadata["title"] = title
-    exporter = _exporter(lang if lang in LANGS else "vi", hide_markdown)
+    exporter = _exporter_for(lang, hide_markdown)
     body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title or notebook_path.stem}})
     return charts.inline_plotlyjs(clean_html(body))
 
@@ -818,7 +823,7 @@ def _render(kind: str, params: dict, target: Path, timeout: int, notebooks_dir: 
             warming.join()
         for thread, warm in ending:
             thread.join()
-            warm.close()
+            warm.discard()
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -865,9 +870,8 @@ def _engine() -> str:
 
             kwargs.pop("input_path", None)
             kwargs.pop("startup_timeout", None)
-            timeout = execution_timeout or kwargs.pop("timeout", None)
-            kwargs.pop("timeout", None)
-            client = PapermillNotebookClient(nb_man, timeout=timeout, startup_timeout=start_timeout,
+            timeout = kwargs.pop("timeout", None)
+            client = PapermillNotebookClient(nb_man, timeout=execution_timeout or timeout, startup_timeout=start_timeout,
                                              kernel_name=kernel_name, log=logger, log_output=log_output, **kwargs)
             try:
                 return client.execute()
@@ -1174,11 +1178,14 @@ class _Kernel:
         thread.start()
         return thread
 
+    def discard(self) -> None:
+        """Remove the ended kernel's folder and log."""
+        shutil.rmtree(self.log.parent, ignore_errors=True)
+
     def close(self) -> None:
         """End the kernel and remove its folder and log."""
         self.shut_down()
-        with contextlib.suppress(OSError):
-            shutil.rmtree(self.log.parent, ignore_errors=True)
+        self.discard()
 
 
 class _WarmKernels:
@@ -1234,18 +1241,15 @@ class _WarmKernels:
 
             folder = Path(tempfile.mkdtemp(prefix="hoctap-kernel-"))
             log = folder / "kernel.log"
-            prefork = None if self.enabled else kernels.Prefork()
-            if prefork is not None and prefork.start():  # this process, forked, becomes the kernel
-                km = kernels.forked_kernel_manager(prefork, log)
-            else:
-                km = self._forking_manager(log) or AsyncKernelManager(kernel_name="python3")
+            forker = self._forker()
+            km = kernels.forked_kernel_manager(forker, log) if forker else AsyncKernelManager(kernel_name="python3")
             try:
                 with log.open("wb") as err:
                     asyncio.run(km.start_kernel(env={**os.environ, charts.PLOTLYJS_ENV: "defer"},
                                                 cwd=str(folder), stderr=err))
             finally:
-                if prefork is not None:
-                    prefork.close()  # a child that did not become the kernel exits
+                if isinstance(forker, kernels.Prefork):
+                    forker.close()  # a child that did not become the kernel exits (nothing if it did)
             km.client_factory = kernels.quick_client_class()  # papermill's client too: ready without the 0,2 s drain
             kc = km.client()
             kc.start_channels()
@@ -1254,18 +1258,19 @@ class _WarmKernels:
         except Exception:  # noqa: BLE001 - no warm kernel: the report starts its own
             self._next = None
 
-    def _forking_manager(self, log: Path) -> Any:
-        """In a batch, a manager whose kernel the zygote forks (:mod:`analysis.kernels`: the
-        imports are paid once per batch, not once per report); None outside batches, with
-        ``HOCTAP_FORK_KERNELS=0``, or when the zygote cannot start."""
-        if not self.enabled or os.environ.get("HOCTAP_FORK_KERNELS", "1") == "0":
+    def _forker(self) -> kernels.Zygote | kernels.Prefork | None:
+        """What forks the next kernel (:mod:`analysis.kernels`), started: in a batch the batch's
+        zygote (the imports paid once per batch); for a single report this process itself, forked
+        now; None with ``HOCTAP_FORK_KERNELS=0`` or when neither can start (the ordinary launch)."""
+        if os.environ.get("HOCTAP_FORK_KERNELS", "1") == "0":
             return None
+        if not self.enabled:
+            prefork = kernels.Prefork()
+            return prefork if prefork.start() else None
         try:
             if self._zygote is None:
                 self._zygote = kernels.Zygote()
-            if not self._zygote.start():
-                return None
-            return kernels.forked_kernel_manager(self._zygote, log)
+            return self._zygote if self._zygote.start() else None
         except Exception:  # noqa: BLE001 - kernels then start the ordinary way
             return None
 
