@@ -24,7 +24,6 @@ problems), open-ended rows count up to the table's *horizon*: the largest year t
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -32,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.config import MAX_YEAR
+from analysis.memo import FrameMemo
 from analysis.schema import UNIT_LEVELS
 
 __all__ = [
@@ -333,43 +333,24 @@ def _tree_from(prep: _Prep, frame: pd.DataFrame, year: int, strict: bool = True)
     return tree
 
 
-#: Trees already built, keyed by the identity of the units frame (frames are treated as
-#: immutable by every function of the package) and the year. A weak reference guards against a
-#: recycled ``id``; the row count guards against an in-place append.
-_TREE_CACHE: dict[tuple[int, int], tuple[weakref.ref, int, _Tree]] = {}
-_TREE_CACHE_SIZE = 64
+#: What is derived from a units frame, kept while that frame is alive (:class:`FrameMemo`): its
+#: integer coding, each year's tree, each year's active rows in code order.
+_PREPS: FrameMemo[_Prep] = FrameMemo(8)
+_TREES: FrameMemo[_Tree] = FrameMemo(64)
+_ACTIVE_ROWS: FrameMemo[np.ndarray] = FrameMemo(64)
 
 
 def _prep_for(units: pd.DataFrame) -> _Prep:
     """The integer-coded form of ``units``, reused while the same frame is alive."""
-    for (uid, _), (ref, n, t) in _TREE_CACHE.items():
-        if uid == id(units) and ref() is units and n == len(units):
-            return t.prep
-    hit = _PREP_CACHE.get(id(units))
-    if hit is not None and hit[0]() is units and hit[1] == len(units):
-        return hit[2]
-    prep = _Prep(units)
-    if len(_PREP_CACHE) >= 8:
-        _PREP_CACHE.pop(next(iter(_PREP_CACHE)))
-    _PREP_CACHE[id(units)] = (weakref.ref(units), len(units), prep)
-    return prep
-
-
-_PREP_CACHE: dict[int, tuple[weakref.ref, int, _Prep]] = {}
-_ACTIVE_CACHE: dict[tuple[int, int], tuple[weakref.ref, int, np.ndarray]] = {}
+    return _PREPS((units,), lambda: _Prep(units))
 
 
 def _tree(units: pd.DataFrame, year: int) -> _Tree:
-    key = (id(units), int(year))
-    hit = _TREE_CACHE.get(key)
-    if hit is not None and hit[0]() is units and hit[1] == len(units):
-        return hit[2]
-    prep = _prep_for(units)
-    tree = _tree_from(prep, prep.frame, year)
-    if len(_TREE_CACHE) >= _TREE_CACHE_SIZE:
-        _TREE_CACHE.pop(next(iter(_TREE_CACHE)))
-    _TREE_CACHE[key] = (weakref.ref(units), len(units), tree)
-    return tree
+    def build() -> _Tree:
+        prep = _prep_for(units)
+        return _tree_from(prep, prep.frame, year)
+
+    return _TREES((units,), build, (int(year),))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -602,24 +583,19 @@ def units_in_year(units: pd.DataFrame, year: int) -> pd.DataFrame:
         >>> units_in_year(u, 2016)["valid_from_year"].tolist()
         [2015]
     """
-    key = (id(units), int(year))
-    hit = _ACTIVE_CACHE.get(key)
-    if hit is not None and hit[0]() is units and hit[1] == len(units):
-        return units.iloc[hit[2]].reset_index(drop=True)
-    prep = _prep_for(units)
-    frame = prep.frame
-    sel = frame[_active(frame, int(year))]
-    dup = sel["uc"].duplicated(keep=False).to_numpy()
-    if dup.any():
-        ids = sorted({prep.name(c) for c in sel["uc"].to_numpy()[dup]})
-        raise HierarchyError(
-            f"Đơn vị {_ids_text(ids)} có nhiều hơn một dòng hiệu lực trong năm {year}",
-            f"Units {_ids_text(ids)} have more than one valid row in {year}")
-    order = sel.sort_values("uc", kind="mergesort")["row"].to_numpy()
-    if len(_ACTIVE_CACHE) >= 64:
-        _ACTIVE_CACHE.pop(next(iter(_ACTIVE_CACHE)))
-    _ACTIVE_CACHE[key] = (weakref.ref(units), len(units), order)
-    return units.iloc[order].reset_index(drop=True)
+    def build() -> np.ndarray:
+        prep = _prep_for(units)
+        frame = prep.frame
+        sel = frame[_active(frame, int(year))]
+        dup = sel["uc"].duplicated(keep=False).to_numpy()
+        if dup.any():
+            ids = sorted({prep.name(c) for c in sel["uc"].to_numpy()[dup]})
+            raise HierarchyError(
+                f"Đơn vị {_ids_text(ids)} có nhiều hơn một dòng hiệu lực trong năm {year}",
+                f"Units {_ids_text(ids)} have more than one valid row in {year}")
+        return sel.sort_values("uc", kind="mergesort")["row"].to_numpy()
+
+    return units.iloc[_ACTIVE_ROWS((units,), build, (int(year),))].reset_index(drop=True)
 
 
 def subtree_ids(units: pd.DataFrame, unit_id: str, year: int) -> list[str]:

@@ -20,7 +20,6 @@ Conventions (see DESIGN.md, "Conventions that decide figures"):
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -28,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import hierarchy, ratings, rollup
+from analysis.memo import FrameMemo
 from analysis.store import Tables
 from analysis.text import round_half_up
 
@@ -547,23 +547,19 @@ def ancestor_ids(units: pd.DataFrame, unit_id: str, year: int) -> list[str]:
     return [str(x) for x in tree.prep.names[tree.uc[chain]]]
 
 
-_TARGETS_CACHE: dict[tuple[int, int], tuple[weakref.ref, int, dict[str, list[tuple[str, float]]]]] = {}
+_TARGETS_OF_YEAR: FrameMemo[dict[str, list[tuple[str, float]]]] = FrameMemo(64)
 
 
 def _targets_of_year(targets: pd.DataFrame, year: int) -> dict[str, list[tuple[str, float]]]:
     """Targets valid in ``year`` by unit, in table order (cached while the frame is alive)."""
-    key = (id(targets), int(year))
-    hit = _TARGETS_CACHE.get(key)
-    if hit is not None and hit[0]() is targets and hit[1] == len(targets):
-        return hit[2]
-    t = targets[(targets["from_year"].fillna(0) <= year) & (targets["to_year"].fillna(9999) >= year)]
-    by_unit: dict[str, list[tuple[str, float]]] = {}
-    for uid, indicator, threshold in zip(t["unit_id"], t["indicator"], t["threshold_pct"], strict=True):
-        by_unit.setdefault(str(uid), []).append((str(indicator), float(threshold)))
-    if len(_TARGETS_CACHE) >= 64:
-        _TARGETS_CACHE.pop(next(iter(_TARGETS_CACHE)))
-    _TARGETS_CACHE[key] = (weakref.ref(targets), len(targets), by_unit)
-    return by_unit
+    def build() -> dict[str, list[tuple[str, float]]]:
+        t = targets[(targets["from_year"].fillna(0) <= year) & (targets["to_year"].fillna(9999) >= year)]
+        by_unit: dict[str, list[tuple[str, float]]] = {}
+        for uid, indicator, threshold in zip(t["unit_id"], t["indicator"], t["threshold_pct"], strict=True):
+            by_unit.setdefault(str(uid), []).append((str(indicator), float(threshold)))
+        return by_unit
+
+    return _TARGETS_OF_YEAR((targets,), build, (int(year),))
 
 
 def applicable_targets(tables: Tables, unit_id: str, year: int) -> dict[str, tuple[float, str]]:

@@ -18,13 +18,13 @@ immutable throughout the package), like the trees of :mod:`analysis.hierarchy`.
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from analysis import hierarchy
+from analysis.memo import FrameMemo
 from analysis.store import Tables
 
 
@@ -267,21 +267,12 @@ def _extract(tables: Tables) -> _Facts:
         sp_basis=basis_codes, basis_names=basis_names)
 
 
-_FACTS: dict[tuple, tuple[tuple, _Facts]] = {}
+_FACTS: FrameMemo[_Facts] = FrameMemo(8)
 
 
 def _facts(tables: Tables) -> _Facts:
     """The extracted columns of ``tables`` (cached while the same frames are alive)."""
-    frames = (tables.units, tables.membership, tables.study_participation)
-    key = tuple(id(f) for f in frames)
-    hit = _FACTS.get(key)
-    if hit is not None and all(r() is f and n == len(f) for (r, n), f in zip(hit[0], frames, strict=True)):
-        return hit[1]
-    facts = _extract(tables)
-    if len(_FACTS) >= 8:
-        _FACTS.pop(next(iter(_FACTS)))
-    _FACTS[key] = (tuple((weakref.ref(f), len(f)) for f in frames), facts)
-    return facts
+    return _FACTS((tables.units, tables.membership, tables.study_participation), lambda: _extract(tables))
 
 
 def _build(tables: Tables, year: int) -> YearIndex:
@@ -348,8 +339,7 @@ def _build(tables: Tables, year: int) -> YearIndex:
         basis_rows=up(basis_rows))
 
 
-_CACHE: dict[tuple, tuple[tuple, YearIndex]] = {}
-_CACHE_SIZE = 32
+_CACHE: FrameMemo[YearIndex] = FrameMemo(32)
 
 
 def _frames(tables: Tables) -> tuple:
@@ -363,15 +353,4 @@ def year_index(tables: Tables, year: int) -> YearIndex:
     Raises:
         hierarchy.HierarchyError: The tree of the year is invalid.
     """
-    frames = _frames(tables)
-    key = (*(id(f) for f in frames), int(year))
-    hit = _CACHE.get(key)
-    if hit is not None:
-        refs, idx = hit
-        if all(r() is f and n == len(f) for (r, n), f in zip(refs, frames, strict=True)):
-            return idx
-    idx = _build(tables, int(year))
-    if len(_CACHE) >= _CACHE_SIZE:
-        _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[key] = (tuple((weakref.ref(f), len(f)) for f in frames), idx)
-    return idx
+    return _CACHE(_frames(tables), lambda: _build(tables, int(year)), (int(year),))
