@@ -60,6 +60,20 @@ _SUITE_COVERED = {"missing-columns", "missing-id", "missing-from-year", "duplica
                   "invalid-level", "empty-validity"}
 
 
+def index_in(values: pd.Series | pa.Array | pa.ChunkedArray | Iterable, members: pd.Series | pa.Array | Iterable
+             ) -> np.ndarray:
+    """Position of each value, as text, in ``members`` (the first, for a repeated member); −1 for
+    a missing value or one not among them. One pyarrow hash lookup.
+
+    Example:
+        >>> index_in(pd.Series(["b", None, "x"], dtype="string"), ["a", "b"]).tolist()
+        [1, -1, -1]
+    """
+    arr = _arrow_text(values)
+    found = pc.index_in(arr, value_set=_arrow_text(members).cast(arr.type))
+    return np.asarray(pc.fill_null(found, -1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
 def str_isin(values: pd.Series | Iterable, members: Iterable) -> np.ndarray:
     """Whether each value, as text, is one of ``members`` (a missing value is not).
 
@@ -955,13 +969,8 @@ def member_quota_findings(units: pd.DataFrame, member_ratings: pd.DataFrame, sco
     uy = _unit_years(units)
     rolled = _rollup(mr[["unit_id", "year", "rating_rank", "members_count"]].dropna(subset=["rating_rank"]),
                      units, years, ["members_count"], ("rating_rank",), only=lambda y: uy.mask(y, "co_so"))
-    ry = rolled["year"].astype("int64").to_numpy()
-    keep = np.zeros(len(rolled), dtype=bool)
-    for y in years:
-        sel = ry == y
-        if sel.any():
-            keep[sel] = str_isin(rolled["ancestor_id"][sel], uy.at_level(y, "co_so"))
-    keep &= scope.mask(pd.DataFrame({"unit_id": rolled["ancestor_id"].to_numpy(), "year": ry}))
+    ry = rolled["year"].astype("int64").to_numpy()  # the roll-up kept grassroots organisations only
+    keep = scope.mask(pd.DataFrame({"unit_id": rolled["ancestor_id"].to_numpy(), "year": ry}))
     rolled = rolled[keep].rename(columns={"ancestor_id": "unit_id"})
     if not len(rolled):
         return []
@@ -1032,8 +1041,7 @@ def _campaign_rows(df: pd.DataFrame, camps: pd.DataFrame) -> tuple[np.ndarray, n
     if not (isinstance(df["campaign_id"].dtype, pd.StringDtype) and isinstance(ids.dtype, pd.StringDtype)) \
             or ids.isna().any() or ids.duplicated().any():
         return None
-    hit = pc.index_in(_arrow_text(df["campaign_id"]), value_set=_arrow_text(ids))
-    idx = pc.fill_null(hit, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    idx = index_in(df["campaign_id"], ids)
     rows = np.flatnonzero(idx >= 0)
     return rows, idx[rows]
 
@@ -1074,7 +1082,7 @@ def indicator_facts(units: pd.DataFrame, facts: dict[str, pd.DataFrame | None],
         sp = facts.get("study_participation")
         if sp is not None and campaigns is not None and len(sp):
             camps = campaigns.dropna(subset=["year"])
-            out.n_campaigns = {int(y): int(n) for y, n in camps.groupby("year")["campaign_id"].nunique().items()}
+            out.n_campaigns = campaigns_per_year(camps)
             paired = _campaign_rows(sp, camps)
             if paired is None:
                 return None
@@ -1097,8 +1105,13 @@ def indicator_facts(units: pd.DataFrame, facts: dict[str, pd.DataFrame | None],
         x = ur[ok]
         out.unit_ratings = (codes["unit_ratings"][ok], x["year"].astype("int64").to_numpy(),
                             (x["rating_rank"] == 1).astype("int64").to_numpy())
-        out.unit_rating_years = frozenset(int(y) for y in x["year"])
     return out
+
+
+def campaigns_per_year(campaigns: pd.DataFrame) -> dict[int, int]:
+    """Number of distinct campaigns of each year (campaigns without a year left out)."""
+    named = campaigns.dropna(subset=["year"])
+    return {int(y): int(n) for y, n in named.groupby("year")["campaign_id"].nunique().items()}
 
 
 def indicator_frame(units: pd.DataFrame, facts: dict[str, pd.DataFrame | None],
@@ -1199,8 +1212,8 @@ def indicator_frame_of(units: pd.DataFrame, facts: IndicatorFacts, years: Iterab
                 value = 100.0 * rank1.astype(float) / assessed.astype(float)
             add("member_rank1_share", yt, y, r_in & (assessed > 0), value, assessed.astype(float))
     ur = facts.unit_ratings
-    yrs = sorted(set(years) & facts.unit_rating_years)
-    if ur is not None and yrs:
+    yrs = sorted(set(years) & set(np.unique(ur[1]).tolist())) if ur is not None else []
+    if yrs:
         any_part = True
         tu = trees(yrs, ur)
         if any(t is None for t in tu):
@@ -1248,7 +1261,7 @@ def _indicator_frame_joined(units: pd.DataFrame, facts: dict[str, pd.DataFrame |
         sp = facts.get("study_participation")
         if sp is not None and campaigns is not None and len(sp):
             camps = campaigns.dropna(subset=["year"])
-            n_camps = camps.groupby("year")["campaign_id"].nunique()
+            n_camps = campaigns_per_year(camps)
             s = sp.merge(camps[["campaign_id", "year"]], on="campaign_id", how="inner")
             ex_att = (s["members_exempt_attended"].fillna(0).astype("int64") if "members_exempt_attended" in s
                       else 0)

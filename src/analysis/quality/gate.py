@@ -330,17 +330,12 @@ def _eligible_rows(study: pd.DataFrame, camp: pd.DataFrame, m: pd.DataFrame) -> 
             and pd.api.types.is_integer_dtype(years.dtype) and pd.api.types.is_integer_dtype(m["year"].dtype)) \
             or ids.isna().any() or not len(m):
         return None
-    sid = checks._arrow_text(study["campaign_id"].astype("string"))
-    cidx = pc.fill_null(pc.index_in(sid, value_set=checks._arrow_text(ids).cast(sid.type)), -1)
-    cidx = np.asarray(cidx.to_numpy(zero_copy_only=False), dtype=np.int64)
+    cidx = checks.index_in(study["campaign_id"].astype("string"), ids)
     cy = years.to_numpy(dtype=float, na_value=np.nan)
     row_year = np.where(cidx >= 0, cy[np.maximum(cidx, 0)], np.nan)  # NaN: no campaign, or no year
     units = pc.unique(checks._arrow_text(m["unit_id"]))
-    uid = checks._arrow_text(study["unit_id"].astype("string"))
-    ucode = np.asarray(pc.fill_null(pc.index_in(uid, value_set=units.cast(uid.type)), -1).to_numpy(
-        zero_copy_only=False), dtype=np.int64)
-    mcode = np.asarray(pc.index_in(checks._arrow_text(m["unit_id"]), value_set=units).to_numpy(
-        zero_copy_only=False), dtype=np.int64)
+    ucode = checks.index_in(study["unit_id"].astype("string"), units)
+    mcode = checks.index_in(m["unit_id"], units)
     my = m["year"].to_numpy(dtype=np.int64)
     lo, span = int(my.min()), int(my.max() - my.min()) + 1
     mkey = mcode * span + (my - lo)
@@ -382,14 +377,9 @@ def _with_eligible(study: pd.DataFrame, campaigns: pd.DataFrame | None,
 # A unit's run: read the scope's rows, roll up the siblings' from arrays
 # ---------------------------------------------------------------------------------------------
 
-_TYPE_FAMILY: dict[str, Callable[[pa.DataType], bool]] = {
-    "string": lambda t: pa.types.is_string(t) or pa.types.is_large_string(t),
-    "Int64": pa.types.is_integer, "Float64": pa.types.is_floating, "boolean": pa.types.is_boolean}
-
-
 def _canonical(arrow_schema: pa.Schema, table: str) -> bool:
-    """Whether a stored table has its required columns and every canonical column in the type
-    family of its dtype: then filtering it by unit, year or campaign and typing it (``_coerce``)
+    """Whether a stored table has its required columns and every canonical column of a type that
+    reads as its dtype (:func:`_nullable`): then filtering it by unit, year or campaign and typing it (``_coerce``)
     cannot fail, whichever rows are read."""
     names = set(arrow_schema.names)
     for col in schema.TABLES[table].columns:
@@ -397,8 +387,7 @@ def _canonical(arrow_schema: pa.Schema, table: str) -> bool:
             if col.required:
                 return False
             continue
-        family = _TYPE_FAMILY.get(col.dtype)
-        if family is None or arrow_schema.names.count(col.name) != 1 or not family(arrow_schema.field(col.name).type):
+        if arrow_schema.names.count(col.name) != 1 or str(_nullable(arrow_schema.field(col.name).type)) != col.dtype:
             return False
     return True
 
@@ -480,8 +469,7 @@ def _unit_reads(inputs: _Inputs, unit: str, scope: checks.Scope, load_years: lis
         in_load = (codes >= 0) & load[np.where(codes >= 0, codes, 0)]
         if name == "study_participation":
             cids = table["campaign_id"]
-            hit = pc.index_in(cids, value_set=checks._arrow_text(camps["campaign_id"]).cast(cids.type))
-            camp_of = np.asarray(pc.fill_null(hit, -1).to_numpy(), dtype=np.int64)
+            camp_of = checks.index_in(cids, camps["campaign_id"])
             if allowed.any():
                 in_load &= (camp_of >= 0) & allowed[np.where(camp_of >= 0, camp_of, 0)]
             else:  # the filter of no campaign is campaign_id in [""]
@@ -513,8 +501,7 @@ def _unit_reads(inputs: _Inputs, unit: str, scope: checks.Scope, load_years: lis
         ind.membership = (codes_of("membership")[sel], years_of("membership", sel), total,
                           np.maximum(total - _ints(ms, "members_exempt", sel), 0))
         if study is not None and rows["study_participation"].any():
-            named = camps.dropna(subset=["year"])
-            ind.n_campaigns = {int(y): int(n) for y, n in named.groupby("year")["campaign_id"].nunique().items()}
+            ind.n_campaigns = checks.campaigns_per_year(camps)
             sel = rows["study_participation"] & (camp_of >= 0) & ~np.isnan(cy[np.where(camp_of >= 0, camp_of, 0)])
             ind.study = (codes_of("study_participation")[sel], cy[camp_of[sel]].astype(np.int64),
                          _ints(study, "members_attended", sel), _ints(study, "members_exempt_attended", sel))
@@ -531,7 +518,6 @@ def _unit_reads(inputs: _Inputs, unit: str, scope: checks.Scope, load_years: lis
             ind.member_ratings = (codes_of(name)[sel], yrs, assessed, np.where(rank1, assessed, 0))
         else:
             ind.unit_ratings = (codes_of(name)[sel], yrs, rank1.astype(np.int64))
-            ind.unit_rating_years = frozenset(int(y) for y in np.unique(yrs))
     return _UnitReads(raw=raw, campaign_rows=campaign_rows, indicators=ind, needed=needed)
 
 
