@@ -19,6 +19,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if config.getoption("--slow"):
         os.environ["HOCTAP_SLOW"] = "1"  # property tests read it to run many more examples
+    # Great Expectations' progress bars (tqdm) would start tqdm's monitor thread in a test process,
+    # and a process running a second thread never forks a report's kernel from itself: the
+    # tests of that fork would then depend on which tests ran before them on the same worker
+    try:
+        import tqdm
+
+        tqdm.tqdm.monitor_interval = 0
+    except ImportError:
+        pass
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import save_table
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -171,19 +172,16 @@ def test_a_broken_tree_raises_as_the_closure_does() -> None:
 
 
 def _plant_faults(folder: Path) -> None:
-    def save(table: str, df: pd.DataFrame) -> None:
-        store.atomic_write_bytes(folder / f"{table}.parquet", store.table_bytes(df.reset_index(drop=True)))
-
     units = store.load_table(folder, "units")
     moved = units[units["unit_id"] == "him-lam-to03"].copy()
     units.loc[units["unit_id"] == "him-lam-to03", "valid_to_year"] = 2017  # moves to Tân Thanh in 2018
     moved = moved.assign(parent_id=pd.array(["tan-thanh"], dtype="string"),
                          valid_from_year=pd.array([2018], dtype="Int64"))
-    save("units", pd.concat([units, moved], ignore_index=True))
+    save_table(folder, "units", pd.concat([units, moved], ignore_index=True))
     sp = store.load_table(folder, "study_participation")
     sp.loc[(sp["unit_id"] == "tan-thanh-tdp05") & sp["campaign_id"].str.startswith("2016-"), "members_attended"] = 2
     odd = sp[(sp["unit_id"] == "him-lam-to01") & sp["campaign_id"].str.startswith("2016-")].head(1)
-    save("study_participation", pd.concat([sp, odd.assign(campaign_id=pd.array(["2016-99"], dtype="string"))],
+    save_table(folder, "study_participation", pd.concat([sp, odd.assign(campaign_id=pd.array(["2016-99"], dtype="string"))],
                                           ignore_index=True))
     ms = store.load_table(folder, "membership")
     ms.loc[(ms["unit_id"] == "thanh-minh-pa-pu") & (ms["year"] == 2023), "members_exempt"] = 999
@@ -192,11 +190,11 @@ def _plant_faults(folder: Path) -> None:
     ms = pd.concat([ms, extra.assign(unit_id=pd.array(["khong-co"], dtype="string")),
                     ms[(ms["unit_id"] == "tan-thanh-tdp19") & (ms["year"] == 2019)].assign(
                         year=pd.array([2021], dtype="Int64"))], ignore_index=True)
-    save("membership", ms)
+    save_table(folder, "membership", ms)
     mr = store.load_table(folder, "member_ratings")
     sel = mr["unit_id"].str.startswith("thanh-minh") & (mr["year"] == 2024) & (mr["rating_rank"] == 1)
     mr.loc[sel, "members_count"] *= 5
-    save("member_ratings", mr)
+    save_table(folder, "member_ratings", mr)
 
 
 _UNITS = ("dbp", "him-lam", "him-lam-to03", "tan-thanh", "tan-thanh-tdp05", "tan-thanh-tdp19",
@@ -232,8 +230,7 @@ def test_a_units_run_reads_its_siblings_from_arrays_with_the_same_findings(proce
 
 def test_a_mistyped_table_takes_the_general_path(processed_copy: Path) -> None:
     ms = store.load_table(processed_copy, "membership")
-    store.atomic_write_bytes(processed_copy / "membership.parquet",
-                             store.table_bytes(ms.astype({"members_total": "Float64"})))
+    save_table(processed_copy, "membership", ms.astype({"members_total": "Float64"}))
     inputs = gate._Inputs(processed_copy, "vi")
     units = inputs.typed["units"]
     with checks.shared_tree(units):

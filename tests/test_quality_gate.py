@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import save_table
 
 from analysis import cli, store
 from analysis.quality import gate
@@ -24,10 +25,6 @@ from analysis.quality import gate
 
 def _load(folder: Path, table: str) -> pd.DataFrame:
     return store.load_table(folder, table)
-
-
-def _save(folder: Path, table: str, df: pd.DataFrame) -> None:
-    store.atomic_write_bytes(folder / f"{table}.parquet", store.table_bytes(df.reset_index(drop=True)))
 
 
 def _validate(capsys, folder: Path, *extra: str) -> tuple[int, dict]:
@@ -83,7 +80,7 @@ def test_text_output_ends_with_the_verdict_line(capsys, sample_processed: Path) 
 def test_unit_year_run_is_restricted_to_the_subtree(capsys, processed_copy: Path) -> None:
     ms = _load(processed_copy, "membership")
     ms.loc[(ms["unit_id"] == "him-lam-to01") & (ms["year"] == 2014), "members_exempt"] = 999
-    _save(processed_copy, "membership", ms)
+    save_table(processed_copy, "membership", ms)
     code, result = _validate(capsys, processed_copy, "--unit", "tan-thanh", "--year", "2014")
     assert (code, result["verdict"], result["unit"], result["year"]) == (0, "pass", "tan-thanh", 2014)
     code, result = _validate(capsys, processed_copy, "--unit", "him-lam", "--year", "2014")
@@ -126,7 +123,7 @@ def test_unknown_unit_or_year_exits_2(capsys, sample_processed: Path, args: list
 def test_lang_en_gives_english_messages(capsys, processed_copy: Path) -> None:
     ms = _load(processed_copy, "membership")
     ms.loc[(ms["unit_id"] == "tan-thanh-tdp02") & (ms["year"] == 2015), "members_exempt"] = 500
-    _save(processed_copy, "membership", ms)
+    save_table(processed_copy, "membership", ms)
     _, result = _validate(capsys, processed_copy, "--lang", "en")
     msg = _only(result, "membership.exempt_le_total")[0]["message"]
     assert msg.startswith("Members exempt exceed total members in 1 rows")
@@ -137,7 +134,7 @@ def test_lang_en_gives_english_messages(capsys, processed_copy: Path) -> None:
 def test_reports_are_offline_and_escaped(capsys, processed_copy: Path, tmp_path: Path) -> None:
     ms = _load(processed_copy, "membership")
     row = ms.iloc[[0]].assign(unit_id="<script>alert(1)</script>")
-    _save(processed_copy, "membership", pd.concat([ms, row]))
+    save_table(processed_copy, "membership", pd.concat([ms, row]))
     report = tmp_path / "report"
     code = cli.main(["validate", "--data", str(processed_copy), "--report-dir", str(report), "--engine", "native"])
     capsys.readouterr()
@@ -155,7 +152,7 @@ def test_reports_are_offline_and_escaped(capsys, processed_copy: Path, tmp_path:
 
 def test_missing_column(capsys, processed_copy: Path) -> None:
     ms = _load(processed_copy, "membership").drop(columns=["members_exempt"])
-    _save(processed_copy, "membership", ms)
+    save_table(processed_copy, "membership", ms)
     hits = _assert_found(capsys, processed_copy, "membership.required_columns", "critical", [], 1)
     assert "members_exempt" in hits[0]["message"]
 
@@ -163,7 +160,7 @@ def test_missing_column(capsys, processed_copy: Path) -> None:
 def test_wrong_type(capsys, processed_copy: Path) -> None:
     ms = _load(processed_copy, "membership")
     ms["members_total"] = ms["members_total"].astype("float64") + 0.5
-    _save(processed_copy, "membership", ms)
+    save_table(processed_copy, "membership", ms)
     hits = _assert_found(capsys, processed_copy, "membership.column_types", "critical", [], 1)
     assert hits[0]["values"] == {"column": "members_total", "expected": "int64", "observed": "float64"}
 
@@ -171,7 +168,7 @@ def test_wrong_type(capsys, processed_copy: Path) -> None:
 def test_duplicate_key(capsys, processed_copy: Path) -> None:
     ms = _load(processed_copy, "membership")
     dup = ms[(ms["unit_id"] == "tan-thanh-tdp04") & (ms["year"] == 2017)]
-    _save(processed_copy, "membership", pd.concat([ms, dup]))
+    save_table(processed_copy, "membership", pd.concat([ms, dup]))
     hits = _assert_found(capsys, processed_copy, "membership.unique_key", "critical", ["tan-thanh-tdp04"], 1)
     assert hits[0]["rows"] == [{"unit_id": "tan-thanh-tdp04", "year": 2017}] * 2
 
@@ -179,7 +176,7 @@ def test_duplicate_key(capsys, processed_copy: Path) -> None:
 def test_required_value_missing(capsys, processed_copy: Path) -> None:
     ur = _load(processed_copy, "campaigns")
     ur.loc[ur["campaign_id"] == "2016-01", "title"] = None
-    _save(processed_copy, "campaigns", ur)
+    save_table(processed_copy, "campaigns", ur)
     hits = _assert_found(capsys, processed_copy, "campaigns.not_null", "critical", [], 1)
     assert hits[0]["rows"] == [{"campaign_id": "2016-01"}]
 
@@ -187,7 +184,7 @@ def test_required_value_missing(capsys, processed_copy: Path) -> None:
 def test_negative_count(capsys, processed_copy: Path) -> None:
     sp = _load(processed_copy, "study_participation")
     sp.loc[(sp["unit_id"] == "him-lam-to03") & (sp["campaign_id"] == "2018-01"), "public_attended"] = -5
-    _save(processed_copy, "study_participation", sp)
+    save_table(processed_copy, "study_participation", sp)
     _assert_found(capsys, processed_copy, "study_participation.non_negative", "critical", ["him-lam-to03"], 1)
 
 
@@ -195,7 +192,7 @@ def test_exempt_above_total(capsys, processed_copy: Path) -> None:
     ms = _load(processed_copy, "membership")
     sel = (ms["unit_id"] == "thanh-minh-pa-pu") & (ms["year"] == 2019)
     ms.loc[sel, "members_exempt"] = ms.loc[sel, "members_total"] + 1
-    _save(processed_copy, "membership", ms)
+    save_table(processed_copy, "membership", ms)
     _assert_found(capsys, processed_copy, "membership.exempt_le_total", "critical", ["thanh-minh-pa-pu"], 1)
 
 
@@ -205,7 +202,7 @@ def test_attended_above_eligible(capsys, processed_copy: Path) -> None:
     sp = _load(processed_copy, "study_participation")
     sel = (sp["unit_id"] == "tan-thanh-tdp08") & (sp["campaign_id"] == "2014-02")
     sp.loc[sel, "members_attended"] = int(m.members_total - m.members_exempt) + 1
-    _save(processed_copy, "study_participation", sp)
+    save_table(processed_copy, "study_participation", sp)
     hits = _assert_found(capsys, processed_copy, "study_participation.attended_le_eligible", "critical",
                          ["tan-thanh-tdp08"], 1)
     assert hits[0]["rows"] == [{"unit_id": "tan-thanh-tdp08", "campaign_id": "2014-02"}]
@@ -214,7 +211,7 @@ def test_attended_above_eligible(capsys, processed_copy: Path) -> None:
 def test_year_out_of_range(capsys, processed_copy: Path) -> None:
     ms = _load(processed_copy, "membership")
     row = ms[(ms["unit_id"] == "him-lam-to02") & (ms["year"] == 2012)].assign(year=1990)
-    _save(processed_copy, "membership", pd.concat([ms, row]))
+    save_table(processed_copy, "membership", pd.concat([ms, row]))
     _assert_found(capsys, processed_copy, "membership.year_range", "critical", ["him-lam-to02"], 1)
 
 
@@ -222,7 +219,7 @@ def test_unit_label_of_another_scheme(capsys, processed_copy: Path) -> None:
     ur = _load(processed_copy, "unit_ratings")
     sel = (ur["unit_id"] == "tan-thanh-tdp10") & (ur["year"] == 2020)
     ur.loc[sel, ["rating_code", "rating_rank"]] = ["tsvm", 1]
-    _save(processed_copy, "unit_ratings", ur)
+    save_table(processed_copy, "unit_ratings", ur)
     _assert_found(capsys, processed_copy, "unit_ratings.label_valid", "critical", ["tan-thanh-tdp10"], 1)
 
 
@@ -230,14 +227,14 @@ def test_member_level_of_another_scheme(capsys, processed_copy: Path) -> None:
     mr = _load(processed_copy, "member_ratings")
     sel = (mr["unit_id"] == "him-lam-to05") & (mr["year"] == 2016) & (mr["rating_code"] == "vi-pham")
     mr.loc[sel, "rating_code"] = "khtnv"  # the later schemes' level 4, not tsvm-2008's
-    _save(processed_copy, "member_ratings", mr)
+    save_table(processed_copy, "member_ratings", mr)
     _assert_found(capsys, processed_copy, "member_ratings.label_valid", "critical", ["him-lam-to05"], 1)
 
 
 def test_invalid_unit_level(capsys, processed_copy: Path) -> None:
     u = _load(processed_copy, "units")
     u.loc[u["unit_id"] == "him-lam-to07", "unit_level"] = "to_dang"
-    _save(processed_copy, "units", u)
+    save_table(processed_copy, "units", u)
     _assert_found(capsys, processed_copy, "units.invalid_level", "critical", ["him-lam-to07"], 1)
 
 
@@ -246,49 +243,49 @@ def test_invalid_unit_level(capsys, processed_copy: Path) -> None:
 def test_unknown_parent(capsys, processed_copy: Path) -> None:
     u = _load(processed_copy, "units")
     u.loc[u["unit_id"] == "thanh-minh-pa-pu", "parent_id"] = "xa-khong-co"
-    _save(processed_copy, "units", u)
+    save_table(processed_copy, "units", u)
     _assert_found(capsys, processed_copy, "hierarchy.unknown_parent", "critical", ["thanh-minh-pa-pu"], 1)
 
 
 def test_cycle(capsys, processed_copy: Path) -> None:
     u = _load(processed_copy, "units")
     u.loc[u["unit_id"] == "thanh-minh", "parent_id"] = "thanh-minh-truong"
-    _save(processed_copy, "units", u)
+    save_table(processed_copy, "units", u)
     _assert_found(capsys, processed_copy, "hierarchy.cycle", "critical", ["thanh-minh", "thanh-minh-truong"], 1)
 
 
 def test_unknown_unit(capsys, processed_copy: Path) -> None:
     ms = _load(processed_copy, "membership")
     row = ms.iloc[[0]].assign(unit_id="chi-bo-la")
-    _save(processed_copy, "membership", pd.concat([ms, row]))
+    save_table(processed_copy, "membership", pd.concat([ms, row]))
     _assert_found(capsys, processed_copy, "cross.unit_unknown", "critical", ["chi-bo-la"], 1)
 
 
 def test_inactive_unit(capsys, processed_copy: Path) -> None:
     ms = _load(processed_copy, "membership")  # tdp19 merged into tdp19-20 in 2020
     row = ms[(ms["unit_id"] == "tan-thanh-tdp19") & (ms["year"] == 2019)].assign(year=2021)
-    _save(processed_copy, "membership", pd.concat([ms, row]))
+    save_table(processed_copy, "membership", pd.concat([ms, row]))
     _assert_found(capsys, processed_copy, "cross.unit_inactive", "critical", ["tan-thanh-tdp19"], 1)
 
 
 def test_figures_at_a_unit_with_sub_units(capsys, processed_copy: Path) -> None:
     ms = _load(processed_copy, "membership")
     row = ms[(ms["unit_id"] == "him-lam-to01") & (ms["year"] == 2014)].assign(unit_id="him-lam")
-    _save(processed_copy, "membership", pd.concat([ms, row]))
+    save_table(processed_copy, "membership", pd.concat([ms, row]))
     _assert_found(capsys, processed_copy, "cross.facts_not_leaf", "critical", ["him-lam"], 1)
 
 
 def test_unknown_campaign(capsys, processed_copy: Path) -> None:
     sp = _load(processed_copy, "study_participation")
     row = sp[(sp["unit_id"] == "tan-thanh-tdp01") & (sp["campaign_id"] == "2014-01")].assign(campaign_id="2014-09")
-    _save(processed_copy, "study_participation", pd.concat([sp, row]))
+    save_table(processed_copy, "study_participation", pd.concat([sp, row]))
     _assert_found(capsys, processed_copy, "cross.campaign_unknown", "critical", ["tan-thanh-tdp01"], 1)
 
 
 def test_missing_report(capsys, processed_copy: Path) -> None:
     ur = _load(processed_copy, "unit_ratings")
     ur = ur[~((ur["unit_id"] == "tan-thanh-tdp03") & (ur["year"] == 2016))]
-    _save(processed_copy, "unit_ratings", ur)
+    save_table(processed_copy, "unit_ratings", ur)
     hits = _assert_found(capsys, processed_copy, "cross.completeness", "critical", ["tan-thanh-tdp03"], 1)
     v = hits[0]["values"]
     assert (v["year"], v["missing"], v["reported"] + 1) == (2016, ["tan-thanh-tdp03"], v["expected"])
@@ -298,7 +295,7 @@ def test_missing_report(capsys, processed_copy: Path) -> None:
 def test_missing_study_report_names_the_campaign(capsys, processed_copy: Path) -> None:
     sp = _load(processed_copy, "study_participation")
     sp = sp[~((sp["unit_id"] == "him-lam-to02") & (sp["campaign_id"] == "2021-02"))]
-    _save(processed_copy, "study_participation", sp)
+    save_table(processed_copy, "study_participation", sp)
     hits = _assert_found(capsys, processed_copy, "cross.completeness", "critical", ["him-lam-to02"], 1)
     assert hits[0]["values"]["campaign_id"] == "2021-02"
 
@@ -307,7 +304,7 @@ def test_member_rating_counts_do_not_add_up(capsys, processed_copy: Path) -> Non
     mr = _load(processed_copy, "member_ratings")
     sel = (mr["unit_id"] == "tan-thanh-tdp12") & (mr["year"] == 2014) & (mr["rating_code"] == "httnv")
     mr.loc[sel, "members_count"] += 2
-    _save(processed_copy, "member_ratings", mr)
+    save_table(processed_copy, "member_ratings", mr)
     hits = _assert_found(capsys, processed_copy, "cross.member_ratings_sum", "critical", ["tan-thanh-tdp12"], 1)
     assert hits[0]["values"]["difference"] == 2
 
@@ -316,7 +313,7 @@ def test_not_assessed_differs_between_level_rows(capsys, processed_copy: Path) -
     mr = _load(processed_copy, "member_ratings")
     sel = (mr["unit_id"] == "him-lam-to06") & (mr["year"] == 2013) & (mr["rating_code"] == "htnv")
     mr.loc[sel, "members_not_assessed"] += 3
-    _save(processed_copy, "member_ratings", mr)
+    save_table(processed_copy, "member_ratings", mr)
     _assert_found(capsys, processed_copy, "cross.not_assessed_varies", "critical", ["him-lam-to06"], 1)
 
 
@@ -324,7 +321,7 @@ def test_exemplary_outside_level_1(capsys, processed_copy: Path) -> None:
     ur = _load(processed_copy, "unit_ratings")
     cand = ur[(ur["year"] == 2015) & (ur["rating_rank"] == 2)].iloc[0]
     ur.loc[(ur["unit_id"] == cand.unit_id) & (ur["year"] == 2015), "is_exemplary"] = True
-    _save(processed_copy, "unit_ratings", ur)
+    save_table(processed_copy, "unit_ratings", ur)
     _assert_found(capsys, processed_copy, "cross.exemplary_subset", "critical", [cand.unit_id], 1)
 
 
@@ -335,7 +332,7 @@ def test_member_quota_per_grassroots_organisation(capsys, processed_copy: Path) 
     moved = int(mr.loc[l2, "members_count"].iloc[0]) // 2
     mr.loc[l1, "members_count"] += moved
     mr.loc[l2, "members_count"] -= moved
-    _save(processed_copy, "member_ratings", mr)
+    save_table(processed_copy, "member_ratings", mr)
     hits = _assert_found(capsys, processed_copy, "cross.member_quota", "critical", ["thpt-pdg"], 1)
     v = hits[0]["values"]
     assert v["level1_count"] > v["limit_count"] == v["level2_count"] * 20 // 100
@@ -350,7 +347,7 @@ def test_member_quota_rolls_up_chi_bo_to_their_co_so(capsys, processed_copy: Pat
         moved = int(mr.loc[l2, "members_count"].iloc[0]) // 3
         mr.loc[l1, "members_count"] += moved
         mr.loc[l2, "members_count"] -= moved
-    _save(processed_copy, "member_ratings", mr)
+    save_table(processed_copy, "member_ratings", mr)
     hits = _assert_found(capsys, processed_copy, "cross.member_quota", "critical", ["him-lam"], 1)
     assert hits[0]["rows"] == [{"unit_id": "him-lam", "year": 2020}]
 
@@ -360,7 +357,7 @@ def test_quarantined_row_is_a_critical_finding(capsys, processed_copy: Path) -> 
     row = pd.DataFrame({"source_file": ["2014/tan-thanh-2014.xlsx"], "sheet": ["Học tập"], "row_number": [12],
                         "table": ["study_participation"], "reason_code": ["unit_unknown"],
                         "reason": ["Không xác định được đơn vị 'Chi bộ X'"], "raw_values": ["{}"]})
-    _save(processed_copy, "quarantine", pd.concat([q, row]).astype(q.dtypes.to_dict()))
+    save_table(processed_copy, "quarantine", pd.concat([q, row]).astype(q.dtypes.to_dict()))
     hits = _assert_found(capsys, processed_copy, "intake.unit_unknown", "critical", [], 1)
     assert hits[0]["rows"] == [{"source_file": "2014/tan-thanh-2014.xlsx", "sheet": "Học tập", "row_number": 12}]
 
@@ -381,7 +378,7 @@ def test_attendance_far_below_the_previous_three_years(capsys, processed_copy: P
     sp = _load(processed_copy, "study_participation")
     sel = sp["unit_id"].str.startswith("tan-thanh-") & sp["campaign_id"].str.startswith("2017-")
     sp.loc[sel, "members_attended"] = sp.loc[sel, "members_attended"] // 2
-    _save(processed_copy, "study_participation", sp)
+    save_table(processed_copy, "study_participation", sp)
     code, result = _validate(capsys, processed_copy)
     hits = [f for f in _only(result, "trend.consistency") if f["unit_ids"] == ["tan-thanh"]]
     assert code == 0 and result["verdict"] == "pass"
@@ -399,8 +396,8 @@ def test_members_jump_is_a_consistency_warning(capsys, processed_copy: Path) -> 
     ms.loc[sel, "members_exempt"] *= 2
     msel = mr["unit_id"].str.startswith("him-lam-") & (mr["year"] == 2016)
     mr.loc[msel, ["members_count", "members_not_assessed"]] *= 2
-    _save(processed_copy, "membership", ms)
-    _save(processed_copy, "member_ratings", mr)
+    save_table(processed_copy, "membership", ms)
+    save_table(processed_copy, "member_ratings", mr)
     code, result = _validate(capsys, processed_copy)
     hits = [f for f in _only(result, "trend.consistency") if f["values"]["indicator"] == "members"]
     assert code == 0
@@ -412,7 +409,7 @@ def test_sibling_outlier(capsys, processed_copy: Path) -> None:
     sp = _load(processed_copy, "study_participation")
     sel = (sp["unit_id"] == "tan-thanh-tdp05") & sp["campaign_id"].str.startswith("2016-")
     sp.loc[sel, "members_attended"] = 2
-    _save(processed_copy, "study_participation", sp)
+    save_table(processed_copy, "study_participation", sp)
     code, result = _validate(capsys, processed_copy)
     hits = [f for f in _only(result, "trend.outlier") if f["values"]["year"] == 2016]
     assert code == 0
@@ -467,10 +464,10 @@ def test_run_gate_scopes_equals_one_run_per_scope_with_faults(processed_copy: Pa
     sp = _load(processed_copy, "study_participation")
     sel = (sp["unit_id"] == "tan-thanh-tdp05") & sp["campaign_id"].str.startswith("2016-")
     sp.loc[sel, "members_attended"] = 2
-    _save(processed_copy, "study_participation", sp)
+    save_table(processed_copy, "study_participation", sp)
     ms = _load(processed_copy, "membership")
     ms.loc[(ms["unit_id"] == "thanh-minh-pa-pu") & (ms["year"] == 2023), "members_exempt"] = 999
-    _save(processed_copy, "membership", ms)
+    save_table(processed_copy, "membership", ms)
     scopes = [("him-lam", 2016), ("tan-thanh-tdp05", 2016), ("tan-thanh-tdp05", 2017),
               ("thanh-minh", 2023), ("thanh-minh", 2024), ("dbp", 2016), ("thpt-pdg", None), (None, 2016)]
     found = _assert_scopes_equal_runs(processed_copy, scopes, lang)
@@ -492,7 +489,7 @@ def test_run_gate_scopes_rejects_a_scope_as_run_gate_does(sample_processed: Path
 def test_a_tree_broken_outside_the_scope_is_said_not_crashed(processed_copy: Path) -> None:
     units = store.load_table(processed_copy, "units")
     units.loc[units["unit_id"] == "him-lam-to03", "parent_id"] = "khong-co"
-    store.atomic_write_bytes(processed_copy / "units.parquet", store.table_bytes(units))
+    save_table(processed_copy, "units", units)
     for unit, year in (("dbp", 2016), ("thpt-pdg", None)):
         result = gate.run_gate(processed_copy, unit=unit, year=year)
         warned = [f for f in result.findings if f["check"] == "gate.tree_broken_elsewhere"]
@@ -516,7 +513,7 @@ def _runs(folder: Path) -> list[dict]:
 def _break_tree(folder: Path) -> None:
     units = store.load_table(folder, "units")  # the manifest is left as it was
     units.loc[units["unit_id"] == "him-lam-to03", "parent_id"] = "khong-co"
-    store.atomic_write_bytes(folder / "units.parquet", store.table_bytes(units))
+    save_table(folder, "units", units)
 
 
 def test_the_cache_never_changes_a_result(processed_copy: Path, monkeypatch) -> None:

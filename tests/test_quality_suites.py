@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import save_table
 
 from analysis import cli, schema, store
 from analysis.quality import suites as sx
@@ -77,33 +78,30 @@ def _plant_table_faults(folder: Path) -> None:
     def load(t):
         return store.load_table(folder, t)
 
-    def save(t, df):
-        store.atomic_write_bytes(folder / f"{t}.parquet", store.table_bytes(df.reset_index(drop=True)))
-
     u = load("units")
     u.loc[u["unit_id"] == "him-lam-to07", "unit_level"] = "to_dang"
     u.loc[u["unit_id"] == "him-lam-to08", "unit_kind"] = "cong_ty"
-    save("units", u)
+    save_table(folder, "units", u)
     c = load("campaigns")
     c.loc[c["campaign_id"] == "2013-02", "start_date"] = "20/05/2013"
     c.loc[c["campaign_id"] == "2016-01", "title"] = None
-    save("campaigns", c)
+    save_table(folder, "campaigns", c)
     ms = load("membership")
     ms.loc[(ms["unit_id"] == "thanh-minh-pa-pu") & (ms["year"] == 2019), "members_exempt"] = 99
     ms = pd.concat([ms, ms.iloc[[3]], ms.iloc[[5]].assign(year=1990)])
-    save("membership", ms)
+    save_table(folder, "membership", ms)
     sp = load("study_participation")
     sp.loc[(sp["unit_id"] == "him-lam-to03") & (sp["campaign_id"] == "2018-01"), "public_attended"] = -5
     sp.loc[(sp["unit_id"] == "tan-thanh-tdp08") & (sp["campaign_id"] == "2014-02"), "members_attended"] = 90
     sp.loc[(sp["unit_id"] == "tan-thanh-tdp09") & (sp["campaign_id"] == "2015-01"), "public_basis"] = "luot"
-    save("study_participation", sp)
+    save_table(folder, "study_participation", sp)
     ur = load("unit_ratings")
     ur.loc[(ur["unit_id"] == "tan-thanh-tdp10") & (ur["year"] == 2020), ["rating_code", "rating_rank"]] = ["tsvm", 1]
     ur.loc[(ur["unit_id"] == "tan-thanh-tdp11") & (ur["year"] == 2024), "score"] = 120.0
-    save("unit_ratings", ur)
+    save_table(folder, "unit_ratings", ur)
     mr = load("member_ratings")
     mr["members_count"] = mr["members_count"].astype("float64")  # wrong type, same values
-    save("member_ratings", mr)
+    save_table(folder, "member_ratings", mr)
 
 
 def test_ge_and_native_engines_give_the_same_findings(capsys, processed_copy: Path) -> None:

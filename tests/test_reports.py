@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import save_table
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -122,7 +123,7 @@ def test_fingerprint_changes_only_for_the_changed_unit_and_later_years(processed
     membership = store.load_table(processed_copy, "membership")
     hit = (membership["unit_id"] == "thanh-minh-pa-pu") & (membership["year"] == 2024)
     membership.loc[hit, "members_total"] = membership.loc[hit, "members_total"] + 1
-    store.atomic_write_bytes(processed_copy / "membership.parquet", store.table_bytes(membership))
+    save_table(processed_copy, "membership", membership)
     after = _hashes(processed_copy)
     changed = {k for k in before if before[k] != after[k]}
     assert changed == {("thanh-minh", 2024)}
