@@ -756,6 +756,9 @@ class _YearTree:
     Built from :func:`analysis.hierarchy._tree` (the tree :func:`analysis.hierarchy.closure_all_years`
     builds, with the same errors). A subtree sum adds each unit's value to its parent, deepest
     level first: the same integer sums as joining the ancestor closure, without building it.
+    (:func:`analysis.rollup._subtree_sum` sums over the closure arrays instead; building those costs
+    ≈ 0,2 s per year of the national tree, which a unit's run, reading up to 7 years, would pay
+    against ≈ 0,03 s for :meth:`up`.)
 
     Attributes:
         n: Number of active units (tree positions, sorted like the ids).
