@@ -44,13 +44,21 @@ def _unit_codes(prep: hierarchy._Prep, ids: pd.Series) -> np.ndarray:
     return prep._index.get_indexer(pd.Index(ids.astype(object))).astype(np.int64)  # type: ignore[attr-defined]
 
 
+def _lookup(table: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``table[code]`` for each code ≥ 0, −1 for the others (``table`` may be empty)."""
+    out = np.full(len(codes), -1, dtype=np.int64)
+    ok = codes >= 0
+    out[ok] = table[codes[ok]]
+    return out
+
+
 def _code_positions(tree: hierarchy._Tree, codes: np.ndarray, leaves: np.ndarray | None = None) -> np.ndarray:
     """Tree position of each unit code (-1 when unknown, not active in the tree's year, or — with
     ``leaves``, the tree's leaf mask — not a leaf)."""
-    pos = np.where(codes >= 0, tree._pos_of_code[np.where(codes >= 0, codes, 0)], -1)
+    pos = _lookup(tree._pos_of_code, codes)
     if leaves is not None:
-        pos = np.where((pos >= 0) & leaves[np.where(pos >= 0, pos, 0)], pos, -1)
-    return pos.astype(np.int64)
+        pos[pos >= 0] = np.where(leaves[pos[pos >= 0]], pos[pos >= 0], -1)
+    return pos
 
 
 def _positions(tree: hierarchy._Tree, ids: pd.Series, leaves: np.ndarray | None = None) -> np.ndarray:
@@ -301,10 +309,9 @@ def _build(tables: Tables, year: int) -> YearIndex:
     camps = camps.sort_values(["start_date", "campaign_id"], na_position="last")
     campaign_ids = [str(c) for c in camps["campaign_id"]]
     k = len(campaign_ids)
-    order = {c: i for i, c in enumerate(campaign_ids)}
+    order = {c: i for i, c in enumerate(campaign_ids)}  # a repeated id keeps its last column
     col_of_code = np.array([order.get(str(c), -1) for c in f.campaign_names], dtype=np.int64)
-    cidx_all = np.where(f.sp_campaign >= 0, col_of_code[np.where(f.sp_campaign >= 0, f.sp_campaign, 0)]
-                        if len(col_of_code) else -1, -1)
+    cidx_all = _lookup(col_of_code, f.sp_campaign)
     sel = cidx_all >= 0
     cidx = cidx_all[sel]
     spos = _code_positions(tree, f.sp_code[sel], is_leaf)
@@ -321,9 +328,8 @@ def _build(tables: Tables, year: int) -> YearIndex:
     seen = np.unique(bcode[known & (bcode >= 0)])
     bases = sorted(str(f.basis_names[c]) for c in seen)
     col_of_basis = np.full(len(f.basis_names), -1, dtype=np.int64)
-    for c in seen:
-        col_of_basis[c] = bases.index(str(f.basis_names[c]))
-    bcol = np.where(bcode >= 0, col_of_basis[np.where(bcode >= 0, bcode, 0)] if len(col_of_basis) else -1, -1)
+    col_of_basis[seen] = pd.Index(bases).get_indexer([str(f.basis_names[c]) for c in seen])
+    bcol = _lookup(col_of_basis, bcode)
     basis_rows = _add(n, np.where(bcol >= 0, kpos, -1), np.ones(len(bcode)), np.where(bcol >= 0, bcol, 0),
                       len(bases))
 
