@@ -75,9 +75,15 @@ def test_sample_trend_shows_both_scheme_breaks(later: dashboard.AnnualDashboard)
     assert _in_chart("Đổi thang xếp loại 2018", html) and _in_chart("Đổi thang xếp loại 2023", html)
 
 
-def test_figure_names_are_escaped() -> None:
+# the dashboards write specs; analysts may hand plotly figures: both paths of figure_html
+BUILDERS = {"spec": (charts.coverage_by_subunit_spec, charts.coverage_trend_spec),
+            "figure": (charts.coverage_by_subunit_figure, charts.coverage_trend_figure)}
+
+
+@pytest.mark.parametrize("kind", sorted(BUILDERS))
+def test_figure_names_are_escaped(kind: str) -> None:
     df = pd.DataFrame({"unit_id": ["u"], "unit_name": [XSS], "members_pct": [50.0]})
-    html = charts.figure_html(charts.coverage_by_subunit_figure(df, "vi", 95.0), "chart-x")
+    html = charts.figure_html(BUILDERS[kind][0](df, "vi", 95.0), "chart-x")
     assert XSS not in html and "onerror=alert" in html.replace("\\u003c", "<") .replace("&lt;", "<")
 
 
@@ -87,16 +93,16 @@ def test_below_target_bars_are_red_and_others_are_not() -> None:
     assert list(fig.data[0].marker.color) == [charts.BELOW_TARGET_COLOUR, charts.SERIES_COLOURS["members"]]
 
 
-def test_figure_html_has_a_deterministic_id() -> None:
-    fig = charts.coverage_trend_figure(pd.DataFrame({"indicator": ["coverage.members"], "year": [2014],
-                                                     "pct": [96.4]}))
+@pytest.mark.parametrize("kind", sorted(BUILDERS))
+def test_figure_html_has_a_deterministic_id(kind: str) -> None:
+    fig = BUILDERS[kind][1](pd.DataFrame({"indicator": ["coverage.members"], "year": [2014], "pct": [96.4]}))
     a, b = charts.figure_html(fig), charts.figure_html(fig)
     assert a == b and re.search(r'id="chart-[0-9a-f]{12}"', a)
 
 
-def test_figure_html_loads_nothing_from_a_cdn() -> None:
-    fig = charts.coverage_trend_figure(pd.DataFrame({"indicator": ["coverage.members"], "year": [2014],
-                                                     "pct": [96.4]}))
+@pytest.mark.parametrize("kind", sorted(BUILDERS))
+def test_figure_html_loads_nothing_from_a_cdn(kind: str) -> None:
+    fig = BUILDERS[kind][1](pd.DataFrame({"indicator": ["coverage.members"], "year": [2014], "pct": [96.4]}))
     html = charts.figure_html(fig, "chart-a")
     assert "cdn" not in html.lower() and "<script src" not in html
 

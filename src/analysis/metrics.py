@@ -268,7 +268,7 @@ def _rated_target(idx: rollup.YearIndex, unit_id: str, level: str | None) -> tup
     return pos, own_level, level or RATED_LEVEL_BELOW.get(own_level or "")
 
 
-def level_frame(scheme_id: str, subject: str, counts: pd.Series, lang: str = "vi") -> pd.DataFrame:
+def level_frame(scheme_id: str, subject: str, counts: Mapping[str, int] | pd.Series, lang: str = "vi") -> pd.DataFrame:
     """Every level of a scheme, best first, with exclusive and cumulative counts and shares.
 
     Args:
