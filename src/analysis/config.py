@@ -14,7 +14,7 @@ MIN_YEAR = 2000
 MAX_YEAR = 2100
 
 #: Version of the processed-data layout; bumped when canonical tables change shape.
-DATA_FORMAT_VERSION = 2  # 2: study_participation.members_exempt_attended
+DATA_FORMAT_VERSION = 3  # 2: study_participation.members_exempt_attended; 3: quarantine.unit_id/year
 
 
 @dataclass(frozen=True)

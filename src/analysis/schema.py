@@ -181,6 +181,10 @@ QUARANTINE = Table(
         Column("reason_code", "string", "Stable reason code"),
         Column("reason", "string", "Reason in Vietnamese"),
         Column("raw_values", "string", "The raw cells as JSON"),
+        Column("unit_id", "string", "The unit the row concerns, else the committee whose sheet it is "
+                                    "(null when neither is known): a gate run scoped to other units "
+                                    "does not report it", required=False),
+        Column("year", "Int64", "Year of the row or its sheet (null when unknown)", required=False),
     ),
     ("source_file", "sheet", "row_number", "reason_code"),
 )

@@ -1107,8 +1107,9 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict:
         if first.get("campaign_id"):
             campaigns_seen.add(str(first["campaign_id"]))
     res.quarantine.sort(key=lambda q: q["row_number"])
-    run.quarantine.extend(res.quarantine)
-    run.findings.extend(res.findings)
+    owner = scope or _common_parent(run.units, {rec["unit_id"] for _, rec in res.records})
+    run.quarantine.extend(_scoped(res.quarantine, owner, "unit_id"))
+    run.findings.extend(_scoped(res.findings, owner, "unit_ids"))
     if column_years:
         entry["years"] = sorted(years_seen)
     if has_campaign_column or (column_years and table == "study_participation"):
@@ -1117,6 +1118,23 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict:
                  rows_excluded=sum(res.excluded.values()), excluded=res.excluded,
                  rows_quarantined=len({q["row_number"] for q in res.quarantine}))
     return entry
+
+
+def _common_parent(units: pd.DataFrame, unit_ids: set[str]) -> str | None:
+    """The one parent of all ``unit_ids`` (the committee whose sheet lists them), else None."""
+    if not unit_ids:
+        return None
+    parents = set(units.loc[units["unit_id"].isin(sorted(unit_ids)), "parent_id"].dropna())
+    return parents.pop() if len(parents) == 1 else None
+
+
+def _scoped(entries: list[dict], scope: str | None, key: str) -> list[dict]:
+    """Entries that name no unit get the committee whose sheet they come from (a totals row, a
+    row whose unit is unknown): a gate run scoped to other units must not report them."""
+    if scope is None:
+        return entries
+    filled = scope if key == "unit_id" else [scope]
+    return [e if e.get(key) else {**e, key: filled} for e in entries]
 
 
 def write_csv_summary(result: IngestResult) -> str:

@@ -256,14 +256,16 @@ def stage_sheet(grid: Grid, header: Header, table: str, year: int | None, campai
         c = cols.get(fld)
         return row[c] if c is not None and c < len(row) else None
 
-    def quarantine(r: int, code: str, reason: str) -> None:
+    def quarantine(r: int, code: str, reason: str, unit_id: str | None = None,
+                   row_year: int | None = None) -> None:
         res.quarantine.append({"source_file": grid.source_file, "sheet": grid.sheet, "row_number": r + 1,
                                "table": table, "reason_code": code, "reason": reason,
-                               "raw_values": raw_values(grid, header, r)})
+                               "raw_values": raw_values(grid, header, r), "unit_id": unit_id,
+                               "year": row_year if row_year is not None else year})
 
     def finding(r: int, check: str, message: str, unit_ids: list[str], **extra: object) -> None:
         res.findings.append({"check": check, "source_file": grid.source_file, "sheet": grid.sheet,
-                             "row_number": r + 1, "table": table, "unit_ids": unit_ids,
+                             "row_number": r + 1, "table": table, "unit_ids": unit_ids, "year": year,
                              "message": message, **extra})
 
     def levels_in(row_year: int) -> list[tuple[int, ratings.Level]] | None:
@@ -328,17 +330,18 @@ def stage_sheet(grid: Grid, header: Header, table: str, year: int | None, campai
                     continue
         m = matcher.match(cell(row, "unit_name"), cell(row, "unit_code"), row_year, scope)
         if m.unit_id is None:
-            quarantine(r, m.reason_code or "unit_unknown", m.reason or "Không xác định được đơn vị")
+            quarantine(r, m.reason_code or "unit_unknown", m.reason or "Không xác định được đơn vị",
+                       row_year=row_year)
             continue
         row_levels = levels_in(row_year) if table == "member_ratings" else level_cols
         if row_levels is None:
             quarantine(r, "level_header_invalid", f"Tiêu đề cột mức xếp loại không thuộc thang của năm {row_year} "
-                                                  f"(đơn vị {m.unit_id})")
+                                                  f"(đơn vị {m.unit_id})", m.unit_id, row_year)
             continue
         try:
             records = _records(table, row, cols, labels, row_levels, m.unit_id, row_year, row_campaign)
         except RowError as exc:
-            quarantine(r, exc.code, f"{exc} (đơn vị {m.unit_id})")
+            quarantine(r, exc.code, f"{exc} (đơn vị {m.unit_id})", m.unit_id, row_year)
             continue
         for rec in records:
             res.records.append((r + 1, rec))
