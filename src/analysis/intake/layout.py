@@ -1,21 +1,21 @@
-"""Layout of a sheet: where the header is, what each column means, which table it feeds.
+"""Layout of a sheet: where the header is, what each column means, which tables it feeds.
 
-Header spellings are data (``reference/header_synonyms.csv``) compared after
-:func:`analysis.text.fold`. Two-row headers (a merged group cell such as "Đảng viên" over
-"Tổng số | Tham gia | Tỷ lệ (%)") are joined: a synonym may require its group.
+Headers are read by meaning (:mod:`analysis.intake.headers`: subject × measure × basis, rating
+levels, the rest as text that may name a campaign), over one, two or three header rows with merged
+group cells at any level.
 """
 
 from __future__ import annotations
 
-import csv
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
 
 from analysis import ratings
+from analysis.intake import headers
 from analysis.intake.readers import Grid
-from analysis.text import fold
+from analysis.text import fold, parse_vi_number
 
 #: How many top rows may hold titles and the header.
 HEADER_SEARCH_ROWS = 25
@@ -23,70 +23,53 @@ HEADER_SEARCH_ROWS = 25
 #: Fields that identify the unit of a row.
 UNIT_FIELDS = ("unit_name", "unit_code")
 
-#: Fields that are read but not stored (used for checks).
-AUX_FIELDS = ("row_number", "note", "members_eligible", "members_pct", "public_pct")
 
 
 @dataclass(frozen=True)
-class Synonym:
-    """One header spelling: folded text, canonical field and optional folded group."""
+class Column:
+    """What one header column means.
 
-    text: str
-    field: str
-    group: str
-
-
-@cache
-def synonyms() -> tuple[Synonym, ...]:
-    """Header synonyms from ``reference/header_synonyms.csv`` (folded, longest group first)."""
-    raw = resources.files("analysis.reference").joinpath("header_synonyms.csv").read_text(encoding="utf-8")
-    lines = [ln for ln in raw.splitlines() if ln.strip() and not ln.startswith("#")]
-    out = [Synonym(fold(r["synonym"]), r["field"], fold(r.get("group") or ""))
-           for r in csv.DictReader(lines)]
-    return tuple(sorted(out, key=lambda s: -len(s.group)))
-
-
-def _contains_words(haystack: str, needle: str) -> bool:
-    return bool(needle) and f" {needle} " in f" {haystack} "
-
-
-@cache
-def map_header(group: str, sub: str) -> str | None:
-    """Canonical field of a column from its (folded) group and sub-header texts.
-
-    Example:
-        >>> map_header("dang vien", "tham gia")
-        'members_attended'
-        >>> map_header("", "so dv mien sh")
-        'members_exempt'
+    Attributes:
+        index: 0-based column index.
+        label: The header text, group cells first, joined by " / ".
+        concepts: Subject, measure and basis read in the stack (:func:`headers.read_stack`).
+        field: Canonical or auxiliary field, ``set_aside:<rule>``, or None (not understood).
+        member_level: The member rating level the header names in the sheet's year, if any.
+        unit_level: The unit rating level the header names in the sheet's year, if any.
+        pinned: Whether ``mapping.yaml`` decided the field.
     """
-    syns = synonyms()
-    if group and sub:
-        for s in syns:
-            if s.group and s.text == sub and _contains_words(group, s.group):
-                return s.field
-        joined = f"{group} {sub}"
-        for s in syns:
-            if not s.group and s.text == joined:
-                return s.field
-    text = sub or group
-    for s in syns:
-        if not s.group and s.text == text:
-            return s.field
-    return None
+
+    index: int
+    label: str
+    concepts: headers.Concepts
+    field: str | None = None
+    member_level: ratings.Level | None = None
+    unit_level: ratings.Level | None = None
+    pinned: bool = False
+
+    @property
+    def understood(self) -> bool:
+        """Whether the column has a meaning (a field, a rule or a rating level)."""
+        return self.field is not None or self.member_level is not None or self.unit_level is not None
+
+    @property
+    def campaign_text(self) -> str:
+        """Words of the header that name no concept (a campaign named in a group cell)."""
+        return self.concepts.rest
 
 
 @dataclass
 class Header:
-    """A detected header.
+    """A detected header, or the part of one that feeds one table.
 
     Attributes:
         first_row: 0-based index of the first header row.
-        last_row: 0-based index of the last header row (equal to first_row for one-row headers).
-        labels: Raw header text of each column (group and sub joined by " / ").
+        last_row: 0-based index of the last header row (numbering row under it included).
+        labels: Raw header text of each column (group cells first, joined by " / ").
         fields: Column index -> canonical field.
-        levels: Column index -> rating level (wide member-rating sheets).
+        levels: Column index -> rating level (wide member-rating sheets, x-marked unit ratings).
         unmapped: Labels of non-empty header cells that mapped to nothing.
+        columns: Column index -> what the header says of it (every non-empty header column).
     """
 
     first_row: int
@@ -95,11 +78,13 @@ class Header:
     fields: dict[int, str] = field(default_factory=dict)
     levels: dict[int, ratings.Level] = field(default_factory=dict)
     unmapped: list[str] = field(default_factory=list)
+    columns: dict[int, Column] = field(default_factory=dict)
 
     @property
     def score(self) -> int:
-        """How many columns were recognised."""
-        return len(self.fields) + len(self.levels)
+        """Distinct meanings recognised (a field under two campaign groups counts twice)."""
+        return len({(c.field, c.member_level, c.unit_level, c.campaign_text if c.field else "")
+                     for c in self.columns.values() if c.understood})
 
     def column_of(self, name: str) -> int | None:
         """Column index of a canonical field, or None."""
@@ -114,7 +99,7 @@ def _text(value: object) -> str:
 
 
 class _Rows:
-    """Header-row texts of a grid, computed once per sheet (detection tries many row pairs)."""
+    """Header-row texts of a grid, computed once per sheet (detection tries many row spans)."""
 
     def __init__(self, grid: Grid) -> None:
         self.grid = grid
@@ -131,81 +116,120 @@ class _Rows:
         return self._plain[r]
 
     def group(self, r: int) -> list[str]:
-        """Texts of row ``r`` with horizontally merged cells spread over their columns."""
+        """Texts of row ``r`` with merged cells spread over the columns and rows they cover."""
         if r not in self._group:
             texts = list(self.plain(r))
             for r0, c0, r1, c1 in self.grid.merged:
-                if r0 <= r <= r1 and c1 > c0:
+                if r0 <= r <= r1 and (c1 > c0 or r > r0):
                     value = _text(self.grid.cell(r0, c0))
                     for c in range(c0, min(c1 + 1, len(texts))):
                         texts[c] = value
             self._group[r] = texts
         return self._group[r]
 
+    def is_title(self, r: int) -> bool:
+        """A row with one text spread over (nearly) the whole width is a title, not a group row."""
+        texts = [t for t in self.group(r) if t]
+        return bool(texts) and len(set(texts)) == 1 and len(texts) >= max(3, 0.9 * self.width)
 
-def _build(rows: _Rows, r: int, two_rows: bool, year: int | None, overrides: dict[str, str]) -> Header:
-    width = rows.width
-    top = rows.group(r)
-    sub = rows.plain(r + 1) if two_rows else [""] * width
-    header = Header(r, r + 1 if two_rows else r, [])
-    for c in range(width):
-        g, s = top[c], sub[c]
-        label = " / ".join(x for x in (g, s) if x) if (g != s) else g
+    def is_numbering(self, r: int) -> bool:
+        """A row that only numbers the columns ("(1) (2) (3)", "A B 1 2 = 3")."""
+        texts = [t for t in self.plain(r) if t]
+        return len(texts) >= 2 and all(headers.is_numbering(t) for t in texts)
+
+
+@cache
+def _header_level(text: str, year: int, subject: str) -> ratings.Level | None:
+    try:
+        return ratings.match_header_level(text, year, subject)
+    except ratings.SchemeError:
+        return None
+
+
+def _levels(stack: list[str], year: int | None) -> tuple[ratings.Level | None, ratings.Level | None]:
+    """The member and unit levels named by the lowest cell of the stack that names one."""
+    if year is None:
+        return None, None
+    for text in reversed(stack):
+        member, unit = _header_level(text, year, "member"), _header_level(text, year, "unit")
+        if member is not None or unit is not None:
+            return member, unit
+    return None, None
+
+
+def _column(c: int, stack: list[str], year: int | None, pinned: str | None) -> Column:
+    label = " / ".join(stack)
+    concepts = headers.read_stack(stack)
+    if pinned is not None:
+        fld = f"{headers.SET_ASIDE}pinned" if pinned in IGNORE_FIELDS else pinned
+        return Column(c, label, concepts, fld, pinned=True)
+    member, unit = _levels(stack, year)
+    fld = headers.field_of(concepts)
+    if fld is not None and any(lv is not None and lv.is_special for lv in (member, unit)):
+        member = unit = None  # "Số ĐV miễn SH" is the exempt count, "Chưa đánh giá" the not assessed
+    if member is not None or unit is not None:
+        if concepts.measure == "pct":
+            return Column(c, label, concepts, f"{headers.SET_ASIDE}level_pct")
+        if fld in ("members_assessed", "members_total") and concepts.measure != "count":
+            member = unit = None  # "Tổng số ĐV được đánh giá" under a level group is not a level
+        else:
+            return Column(c, label, concepts, None, member, unit)
+    return Column(c, label, concepts, fld)
+
+
+def _stack(rows: _Rows, r: int, height: int, c: int) -> list[str]:
+    out: list[str] = []
+    for k in range(height):
+        row = rows.group(r + k) if k < height - 1 else rows.plain(r + k)
+        text = row[c]
+        if k == height - 1 and not text:
+            text = rows.group(r + k)[c]  # a cell merged down into the last row
+        if text and not headers.is_numbering(text) and (not out or out[-1] != text):
+            out.append(text)
+    return out
+
+
+def _build(rows: _Rows, r: int, height: int, year: int | None, overrides: dict[str, str]) -> Header:
+    header = Header(r, r + height - 1, [])
+    for c in range(rows.width):
+        stack = _stack(rows, r, height, c)
+        label = " / ".join(stack)
         header.labels.append(label)
         if not label:
             continue
-        pinned = overrides.get(fold(label)) if overrides else None
-        if pinned is not None:
-            if pinned not in IGNORE_FIELDS:
-                header.fields[c] = pinned
-            continue
-        gf, sf = fold(g), fold(s)
-        fld = map_header(gf, sf) if s else map_header("", gf)
-        if fld is not None and fld not in header.fields.values():
-            header.fields[c] = fld
-            continue
-        level = None
-        if year is not None:
-            for candidate in (s, g) if s else (g,):
-                if candidate:
-                    level = _header_level(candidate, year)
-                    if level is not None:
-                        break
-        if level is not None and level.rating_code == "not-assessed":
-            if "members_not_assessed" not in header.fields.values():
-                header.fields[c] = "members_not_assessed"
-            continue
-        if level is not None and all(lv.rating_code != level.rating_code for lv in header.levels.values()):
-            header.levels[c] = level
-        else:
+        col = _column(c, stack, year, overrides.get(fold(label)) if overrides else None)
+        header.columns[c] = col
+        if col.field and not col.field.startswith(headers.SET_ASIDE) and col.field not in header.fields.values():
+            header.fields[c] = col.field
+        elif col.member_level is not None and not col.member_level.is_special:
+            header.levels.setdefault(c, col.member_level)
+        elif not col.understood:
             header.unmapped.append(label)
+    if r + height < len(rows.grid.rows) and rows.is_numbering(r + height):
+        header.last_row += 1
     return header
 
 
 #: Values of a column pin (mapping file) that mean "not a data column".
 IGNORE_FIELDS = ("", "ignore", "-", "none")
-
-
-@cache
-def _header_level(text: str, year: int) -> ratings.Level | None:
-    try:
-        return ratings.match_header_level(text, year, "member")
-    except ratings.SchemeError:
-        return None
+#: Header heights tried (rows).
+HEADER_HEIGHTS = (1, 2, 3)
 
 
 def detect_header(grid: Grid, year: int | None, overrides: dict[str, str] | None = None,
                   pinned_rows: tuple[int, int] | None = None) -> Header | None:
     """Find the header row(s) among the first rows of ``grid``.
 
-    Tries every row (and every pair of rows) in the first :data:`HEADER_SEARCH_ROWS` rows and keeps
-    the one that recognises most columns; a header must name the unit column and one more field.
+    Tries every row and every span of two or three rows in the first :data:`HEADER_SEARCH_ROWS`
+    rows and keeps the one that recognises most distinct meanings (on a tie the shorter: a title
+    row right above a one-row header is not a group row); a header must name the unit column and
+    one more field. A row of column numbers under the header ("(1) (2) (3)") belongs to it.
 
     Args:
         grid: The sheet.
         year: Assessment year, needed to recognise rating-level columns.
-        overrides: Folded raw header label -> field, from a user mapping file (wins over synonyms;
-            a field in :data:`IGNORE_FIELDS` drops the column).
+        overrides: Folded raw header label -> field, from a user mapping file (wins over the
+            vocabulary; a field in :data:`IGNORE_FIELDS` sets the column aside).
         pinned_rows: 0-based (first, last) header rows from a mapping file: no search.
 
     Example:
@@ -213,7 +237,7 @@ def detect_header(grid: Grid, year: int | None, overrides: dict[str, str] | None
         >>> g = Grid("a.csv", "", [["BÁO CÁO NĂM 2014"], ["STT", "Tên chi bộ", "TS ĐV"], [1, "CB 1", 5]])
         >>> h = detect_header(g, 2014)
         >>> h.first_row, sorted(h.fields.values())
-        (1, ['members_total', 'row_number', 'unit_name'])
+        (1, ['members_total', 'unit_name'])
     """
     rows = _Rows(grid)
     folded = {fold(k): v for k, v in (overrides or {}).items()}
@@ -221,44 +245,297 @@ def detect_header(grid: Grid, year: int | None, overrides: dict[str, str] | None
         first, last = pinned_rows
         if first >= len(grid.rows):
             return None
-        return _build(rows, first, last > first, year, folded)
+        return _build(rows, first, last - first + 1, year, folded)
     best: Header | None = None
     limit = min(HEADER_SEARCH_ROWS, len(grid.rows))
     for r in range(limit):
-        if not any(rows.plain(r)):
+        if not any(rows.plain(r)) or rows.is_title(r) or rows.is_numbering(r):
             continue
-        for two in (False, True):
-            if two and r + 1 >= len(grid.rows):
+        for height in HEADER_HEIGHTS:
+            if r + height > len(grid.rows) or (height > 1 and rows.is_numbering(r + height - 1)):
                 continue
-            h = _build(rows, r, two, year, folded)
-            if not any(f in h.fields.values() for f in UNIT_FIELDS):
+            h = _build(rows, r, height, year, folded)
+            if not any(f in h.fields.values() for f in UNIT_FIELDS) or h.score < 2:
                 continue
-            if h.score < 2:
-                continue
-            # more recognised columns wins; on a tie the shorter header (a title row right above a
-            # one-row header must not be taken for a group row)
             if best is None or (h.score, best.last_row - best.first_row) > (best.score, h.last_row - h.first_row):
                 best = h
     return best
 
 
-def classify(header: Header) -> tuple[str | None, str]:
-    """Decide which canonical table a sheet feeds from its recognised columns.
+#: Fields a study part holds (per campaign).
+STUDY_FIELDS = ("members_attended", "members_attended_makeup", "public_target", "public_attended", "is_held",
+                "members_pct", "public_pct", "members_eligible")
+#: Fields a membership part holds.
+MEMBERSHIP_FIELDS = ("members_total", "members_exempt")
+#: Fields a unit-rating part holds.
+UNIT_RATING_FIELDS = ("rating_label", "is_exemplary", "score")
+#: Fields a member-rating part holds (besides its level columns).
+MEMBER_RATING_FIELDS = ("members_not_assessed", "members_assessed")
+#: Fields every part of a sheet shares (they say whose row and which year or campaign it is).
+ROW_FIELDS = ("unit_name", "unit_code", "year", "campaign")
+#: Auxiliary fields: read to check stated figures (recomputed, not stored).
+CHECK_FIELDS = ("members_pct", "public_pct", "members_eligible", "members_assessed")
 
-    Returns:
-        (table name or None, a Vietnamese explanation).
+
+#: Cell texts that mark a level column (x-marked unit ratings: "x" in the column of the unit's level).
+MARKS = frozenset({"x", "v", "✓", "✔", "+", "*"})
+
+
+def is_mark(value: object) -> bool:
+    """Whether a cell marks a level column ("x", "X", "✓").
+
+    Example:
+        >>> is_mark(" X "), is_mark("✓"), is_mark(3)
+        (True, True, False)
     """
-    fields = set(header.fields.values())
-    if len(header.levels) >= 2:
-        return "member_ratings", "có các cột mức xếp loại đảng viên"
-    if fields & {"members_attended", "public_attended"}:
-        return "study_participation", "có cột số tham gia học tập"
-    if "rating_label" in fields:
-        return "unit_ratings", "có cột xếp loại tổ chức đảng"
-    if "members_total" in fields:
-        return "membership", "có cột tổng số đảng viên"
-    known = ", ".join(sorted(fields)) or "không có"
-    return None, f"không nhận ra bảng chuẩn nào từ các cột (đã nhận: {known})"
+    return isinstance(value, str) and (value.strip() in MARKS or fold(value) in MARKS)
+
+
+@dataclass
+class Part:
+    """The columns of a sheet that feed one canonical table (one campaign for study figures).
+
+    Attributes:
+        table: The canonical table.
+        header: The sheet's header restricted to this part's columns.
+        campaign_id: The campaign its columns' group names (None: from the title, a campaign column
+            or mapping.yaml).
+        corroborating: Members' totals read beside other figures (a study or rating sheet): they
+            fill the membership table only where no membership sheet gives the unit-year, and are
+            compared with it where one does.
+    """
+
+    table: str
+    header: Header
+    campaign_id: str | None = None
+    corroborating: bool = False
+
+
+@dataclass
+class Plan:
+    """What a sheet feeds and how every non-empty column is accounted for.
+
+    Attributes:
+        parts: The parts to stage, in a stable order.
+        accounting: Column index -> ``{"column", "header", "status", "field" | "rule" | "reason"}``;
+            status is ``mapped``, ``set_aside`` or ``reported``.
+        why: Vietnamese explanation when there is no part.
+    """
+
+    parts: list[Part]
+    accounting: dict[int, dict]
+    why: str = ""
+
+    def reported(self) -> list[dict]:
+        """Accounting entries of the columns that could not be read."""
+        return [a for a in self.accounting.values() if a["status"] == "reported"]
+
+
+def column_letter(c: int) -> str:
+    """Excel letter of a 0-based column ("A", …, "Z", "AA").
+
+    Example:
+        >>> column_letter(0), column_letter(27)
+        ('A', 'AB')
+    """
+    out = ""
+    c += 1
+    while c:
+        c, rem = divmod(c - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def column_index(letter: str) -> int:
+    """0-based index of an Excel column letter (inverse of :func:`column_letter`).
+
+    Example:
+        >>> column_index("A"), column_index("AB")
+        (0, 27)
+    """
+    n = 0
+    for ch in letter:
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+def _body_kind(grid: Grid, header: Header, c: int) -> str:
+    """``marks``, ``numbers`` or ``empty`` for the body of column ``c``."""
+    marks = numbers = 0
+    for row in grid.rows[header.last_row + 1:]:
+        v = row[c] if c < len(row) else None
+        if v is None or (isinstance(v, str) and not v.strip()):
+            continue
+        if is_mark(v):
+            marks += 1
+        elif _looks_numeric(v):
+            numbers += 1
+    if not marks and not numbers:
+        return "empty"
+    return "marks" if marks >= numbers else "numbers"
+
+
+def _looks_numeric(v: object) -> bool:
+    if isinstance(v, bool):
+        return False
+    if isinstance(v, (int, float)):
+        return True
+    try:
+        return parse_vi_number(v) is not None
+    except (ValueError, TypeError):
+        return False
+
+
+def body_columns(grid: Grid, header: Header) -> set[int]:
+    """Columns with at least one non-empty body cell."""
+    out: set[int] = set()
+    for row in grid.rows[header.last_row + 1:]:
+        out.update(c for c, v in enumerate(row) if v is not None and not (isinstance(v, str) and not v.strip()))
+    return out
+
+
+def plan_sheet(grid: Grid, header: Header, campaign_of: Callable[[str], str | None]) -> Plan:
+    """Decide which tables (and campaigns) a sheet feeds and account for every non-empty column.
+
+    Study columns whose header names a campaign (a group cell "Nghị quyết Trung ương 4 khóa XII"
+    over "Tham gia | Tỷ lệ", or words in the cell itself) form one part per campaign; the others
+    form the sheet's own part, whose campaign comes from the title, a campaign column or the
+    mapping. Level columns hold member counts (numbers) or mark the unit's level ("x"), as the
+    body says. A column that means the same as another of its part, a level of no scheme of the
+    year, or nothing known is reported, never guessed; so is a table's required measure that is
+    missing (members' attendance of a study part): that part is not staged.
+
+    Args:
+        grid: The sheet (body rows decide marks versus counts).
+        header: Its header read in the sheet's year.
+        campaign_of: Resolves a header's free words to a campaign id (None: names none).
+    """
+    used = body_columns(grid, header)
+    acc: dict[int, dict] = {}
+
+    def account(c: int, status: str, **what: str) -> None:
+        acc[c] = {"column": column_letter(c), "header": header.labels[c] if c < len(header.labels) else "",
+                  "status": status, **what}
+
+    row_cols: dict[str, int] = {}
+    groups: dict[str | None, dict[str, int]] = {}
+    membership: dict[str, int] = {}
+    unit_rating: dict[str, int] = {}
+    member_rating: dict[str, int] = {}
+    level_cols: list[tuple[int, Column, str]] = []
+
+    def place(slot: dict[str, int], c: int, fld: str) -> None:
+        if fld in slot:
+            account(c, "reported", reason=f"trùng nghĩa với cột {column_letter(slot[fld])} ({fld})")
+        else:
+            slot[fld] = c
+
+    for c, col in sorted(header.columns.items()):
+        if col.member_level is not None or col.unit_level is not None:
+            kind = _body_kind(grid, header, c)
+            level_cols.append((c, col, kind))
+            continue
+        fld = col.field
+        if fld is None:
+            continue
+        if fld.startswith(headers.SET_ASIDE):
+            account(c, "set_aside", rule=fld.removeprefix(headers.SET_ASIDE))
+        elif fld in ROW_FIELDS:
+            place(row_cols, c, fld)
+        elif fld in STUDY_FIELDS:
+            campaign = campaign_of(col.campaign_text) if col.campaign_text else None
+            place(groups.setdefault(campaign, {}), c, fld)
+        elif fld in MEMBERSHIP_FIELDS:
+            campaign = campaign_of(col.campaign_text) if col.campaign_text else None
+            place(membership if campaign is None else groups.setdefault(campaign, {}), c, fld)
+        elif fld in UNIT_RATING_FIELDS:
+            place(unit_rating, c, fld)
+        elif fld in MEMBER_RATING_FIELDS:
+            place(member_rating, c, fld)
+        else:
+            account(c, "reported", reason=f"trường '{fld}' không thuộc bảng nào")
+    marks = [(c, col) for c, col, kind in level_cols if kind == "marks"]
+    counts = [(c, col) for c, col, kind in level_cols if kind != "marks"]
+    unit_levels: dict[int, ratings.Level] = {}
+    member_levels: dict[int, ratings.Level] = {}
+    for c, col in marks:
+        lv = col.unit_level
+        if lv is None or lv.is_special or any(x.rating_code == lv.rating_code for x in unit_levels.values()):
+            account(c, "reported", reason="cột đánh dấu mức xếp loại không thuộc thang tổ chức đảng của năm")
+        else:
+            unit_levels[c] = lv
+    for c, col in counts:
+        lv = col.member_level
+        if lv is not None and lv.rating_code == ratings.NOT_ASSESSED:
+            place(member_rating, c, "members_not_assessed")
+        elif lv is not None and lv.is_special:
+            account(c, "set_aside", rule="exempt_from_assessment")
+        elif lv is None or any(x.rating_code == lv.rating_code for x in member_levels.values()):
+            account(c, "reported", reason="cột số lượng theo mức xếp loại không thuộc thang đảng viên của năm "
+                                           "hoặc trùng mức với cột khác")
+        else:
+            member_levels[c] = lv
+
+    parts: list[Part] = []
+    missing: list[str] = []
+
+    def part(table: str, fields: dict[str, int], levels: dict[int, ratings.Level] | None = None,
+             campaign: str | None = None, corroborating: bool = False) -> None:
+        sub = Header(header.first_row, header.last_row, header.labels,
+                     {c: f for f, c in {**row_cols, **fields}.items()}, dict(levels or {}), [], header.columns)
+        parts.append(Part(table, sub, campaign, corroborating))
+        for f, c in fields.items():
+            if f in CHECK_FIELDS:
+                account(c, "set_aside", rule="checked")
+            else:
+                account(c, "mapped", field=f)
+        for c, lv in (levels or {}).items():
+            account(c, "mapped", field=f"level:{lv.rating_code}")
+
+    for campaign, fields in sorted(groups.items(), key=lambda kv: (kv[0] is not None, kv[0] or "")):
+        if "members_attended" not in fields:
+            where = f" (đợt {campaign})" if campaign else ""
+            missing.append(f"thiếu cột số đảng viên tham gia học tập{where}")
+            for c in fields.values():
+                account(c, "reported", reason=f"bảng học tập thiếu cột số đảng viên tham gia{where}: không đọc "
+                                               "thành 0")
+            continue
+        own = {f: c for f, c in fields.items() if f in MEMBERSHIP_FIELDS}
+        part("study_participation", {**(own or membership), **fields}, campaign=campaign)
+        if "members_total" in own:
+            part("membership", own, corroborating=True)
+    if unit_rating.get("rating_label") is not None or unit_levels:
+        part("unit_ratings", unit_rating, unit_levels)
+    elif unit_rating:
+        for c in unit_rating.values():
+            account(c, "reported", reason="cột xếp loại tổ chức đảng không có cột kết quả xếp loại đi kèm")
+    if len(member_levels) >= 2:
+        part("member_ratings", member_rating, member_levels)
+    else:
+        for c in [*member_levels, *member_rating.values()]:
+            account(c, "reported", reason="cần ít nhất hai cột số lượng theo mức xếp loại đảng viên")
+    if "members_total" in membership:
+        part("membership", membership, corroborating=bool(parts))
+    elif membership:
+        for c in membership.values():
+            account(c, "reported", reason="có số miễn sinh hoạt nhưng không có tổng số đảng viên")
+    if parts:
+        for c in row_cols.values():
+            account(c, "mapped", field=header.columns[c].field or "")
+    for c in sorted(used | set(header.columns)):
+        if c not in acc:
+            col = header.columns.get(c)
+            if col is None:
+                account(c, "reported", reason="cột có số liệu nhưng không có tiêu đề")
+            else:
+                account(c, "reported", reason="không hiểu tiêu đề cột")
+    why = "" if parts else "; ".join(missing) or _no_table_reason(header)
+    return Plan(parts, dict(sorted(acc.items())), why)
+
+
+def _no_table_reason(header: Header) -> str:
+    known = ", ".join(sorted(set(header.fields.values()))) or "không có"
+    return f"không nhận ra bảng chuẩn nào từ các cột (đã nhận: {known})"
 
 
 _YEAR_RE = re.compile(r"\bnam\s+(20\d{2}|19\d{2})\b")

@@ -37,7 +37,7 @@ import fnmatch
 import io
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +61,7 @@ from analysis.intake.readers import (
 )
 from analysis.intake.rows import SheetResult, stage_sheet
 from analysis.intake.unitmatch import UnitMatcher
-from analysis.text import fold, repair_column
+from analysis.text import fold, is_blank, repair_column
 
 REFERENCE_FILES = ("units.csv", "campaigns.csv", "merges.csv", "targets.csv")
 #: Files in the raw folder that are not data (documentation, texts, settings).
@@ -94,6 +94,7 @@ class IngestResult:
         if all(f["status"] == "unreadable" for f in data_files):  # also: no data file at all
             return 2
         problems = self.manifest["totals"]["rows_quarantined"] or any(
+            f.get("severity") == "critical" for f in self.manifest["findings"]) or any(
             f["status"] != "ingested" or any(s["status"] != "ingested" for s in f.get("sheets", []))
             for f in data_files)
         return 1 if problems else 0
@@ -413,6 +414,8 @@ class _Run:
     seen_keys: dict[tuple, str] = field(default_factory=dict)
     #: (table, year or campaign id) -> (unit ids with figures from a member register, its file)
     register_units: dict[tuple[str, object], tuple[frozenset[str], str]] = field(default_factory=dict)
+    #: Members' totals read beside other figures: (record, where, file, sheet, row), see layout.Part
+    corroborating: list[tuple[dict, str, str, str, int]] = field(default_factory=list)
 
 
 def ingest(raw_dir: Path, out_dir: Path, progress: Callable[[str], None] | None = None) -> IngestResult:
@@ -497,6 +500,7 @@ def _ingest(raw_dir: Path, out_dir: Path, progress: Callable[[str], None] | None
         _ingest_workbook(run, path, rel, entries[rel])
     files_manifest.extend(entries[rel] for rel in sorted(entries))
 
+    _settle_corroborating(run)
     tables = {"units": units, "campaigns": campaigns, "quarantine": _frame(run.quarantine, "quarantine")}
     for name in SHEET_TABLES:  # conformed (typed, sorted) once, by store.write_processed
         parts = [pd.DataFrame(run.staged[name])] if run.staged[name] else []
@@ -533,10 +537,36 @@ def _ingest(raw_dir: Path, out_dir: Path, progress: Callable[[str], None] | None
             "rows_kept": sum(s["rows_kept"] for s in sheets),
             "rows_excluded": sum(s["rows_excluded"] for s in sheets),
             "rows_quarantined": sum(s["rows_quarantined"] for s in sheets),
+            "values_quarantined": sum(s.get("values_quarantined", 0) for s in sheets),
+            "columns_reported": sum(len(s.get("unmapped_columns", [])) for s in sheets),
         },
     }
     written = store.write_processed(Path(out_dir), tables, manifest)
     return IngestResult(written, tables, run.errors)
+
+
+def _settle_corroborating(run: _Run) -> None:
+    """Members' totals read beside other figures fill the membership table where no membership
+    sheet gave the unit-year; where one did (or another sheet gave other totals), a difference is
+    a finding naming both places, never a silent choice."""
+    given = {(r["unit_id"], r["year"]): r for r in run.staged["membership"]}
+    where = {k: run.seen_keys.get(("membership", *k), "") for k in given}
+    for rec, at, rel, sheet, row_number in run.corroborating:
+        key = (rec["unit_id"], rec["year"])
+        if key not in given:
+            given[key], where[key] = rec, at
+            run.staged["membership"].append(rec)
+            continue
+        other = given[key]
+        diffs = [f for f in ("members_total", "members_exempt") if rec.get(f) != other.get(f)
+                 and not (f == "members_exempt" and not rec.get(f) and not other.get(f))]
+        if diffs:
+            shown = ", ".join(f"{f} {rec.get(f)} ≠ {other.get(f)}" for f in diffs)
+            run.findings.append({
+                "check": "membership_conflict", "severity": "critical", "source_file": rel, "sheet": sheet,
+                "row_number": row_number, "table": "membership", "unit_ids": [str(rec["unit_id"])],
+                "year": rec["year"], "message": f"{at}: số đảng viên của {rec['unit_id']} năm {rec['year']} khác "
+                                                f"với {where[key]} ({shown})"})
 
 
 def _finding_key(f: dict) -> tuple:
@@ -1029,8 +1059,7 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict:
         year = layout.year_from_path(rel)
         year_source = "path" if year else None
     # rating-level columns are only recognised knowing the year's scheme
-    header = first_look if year is None or (first_look is not None and not first_look.unmapped) \
-        else layout.detect_header(grid, year, overrides, pinned)
+    header = layout.detect_header(grid, year, overrides, pinned) if year is not None else first_look
     column_years: list[int] = []
     if header is not None and "year" in header.fields.values():
         column_years = _column_years(grid, header)
@@ -1039,50 +1068,118 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict:
     if header is None:
         return _skip(entry, "không tìm thấy dòng tiêu đề cột (cần cột tên/mã đơn vị và ít nhất một cột số liệu)",
                      len(grid.rows))
-    table, why = (pins["table"], "theo mapping.yaml") if pins.get("table") else layout.classify(header)
     body = len(grid.rows) - header.last_row - 1
-    entry.update(header_rows=[header.first_row + 1, header.last_row + 1], columns={
-        header.labels[c]: f for c, f in sorted(header.fields.items())})
-    if header.levels:
-        entry["levels"] = {header.labels[c]: lv.rating_code for c, lv in sorted(header.levels.items())}
-    if header.unmapped:
-        entry["unmapped_columns"] = header.unmapped
+    entry.update(header_rows=[header.first_row + 1, header.last_row + 1])
     entry["rows_header"] = header.last_row + 1
-    if table is None:
-        return _skip(entry, why, body)
-    entry["table"] = table
-    title = layout.title_text(grid, header)
     if year is None and not column_years:
         return _skip(entry, "không xác định được năm (thư mục, cột năm hoặc tiêu đề)", body)
+    main_year = int(year) if year is not None else column_years[0]
+    title = layout.title_text(grid, header)
+    plan = layout.plan_sheet(grid, header, lambda text: run.finder(main_year, text)[0])
+    parts = plan.parts
+    if pins.get("table"):
+        parts = [replace(p, corroborating=False) for p in parts if p.table == pins["table"]]
+    scope = pins.get("scope") or run.matcher.scope_of(f"{title} {path.stem.replace('-', ' ')}", main_year)
+    entry["scope"] = scope
     entry.update(year=int(year) if year is not None else None,
                  year_source=year_source if year is not None else "column")
     if column_years:
         entry["year_column"] = True
-    campaign_id = None
-    has_campaign_column = "campaign" in header.fields.values()
-    if table == "study_participation":
-        campaign_id = pins.get("campaign_id")
-        if campaign_id is None and year is not None:
-            campaign_id, reason = run.finder(int(year), f"{title} {grid.sheet}")
-            if campaign_id is None and not has_campaign_column and not column_years:
-                return _skip(entry, reason, body)
-        elif campaign_id is not None and campaign_id not in set(run.campaigns["campaign_id"]):
-            return _skip(entry, f"mapping.yaml ghim đợt '{campaign_id}' không có trong campaigns.csv", body)
-        entry["campaign_id"] = campaign_id
-    scope_year = int(year) if year is not None else column_years[0]
-    scope = pins.get("scope") or run.matcher.scope_of(f"{title} {path.stem.replace('-', ' ')}", scope_year)
-    entry["scope"] = scope
-    res: SheetResult = stage_sheet(grid, header, table, int(year) if year is not None else None, campaign_id,
-                                   run.matcher, scope, run.finder, f"{title} {grid.sheet}")
+    staged: list[tuple[layout.Part, str | None]] = []
+    for part in parts:
+        campaign_id, why = _part_campaign(run, part, pins, year, title, grid.sheet, column_years)
+        if why:
+            for c in part.header.fields:
+                if part.header.fields[c] not in layout.ROW_FIELDS:
+                    plan.accounting[c].update(status="reported", reason=why)
+            continue
+        staged.append((part, campaign_id))
+    if all(p.corroborating for p, _ in staged):  # members' totals alone do not make a study sheet
+        for part, _ in staged:
+            for c, f in part.header.fields.items():
+                if f not in layout.ROW_FIELDS:
+                    plan.accounting[c].update(status="reported", reason="chỉ đọc được tổng số đảng viên")
+        staged = []
+    _account_columns(run, entry, plan, rel, grid, main_year, scope)
+    if not staged:
+        reasons = [a["reason"] for a in plan.reported() if a.get("reason") != "chỉ đọc được tổng số đảng viên"]
+        reason = ("theo mapping.yaml: trang không có phần nào của bảng " + pins["table"]) if pins.get("table") \
+            and not parts else (plan.why or (reasons[0] if reasons else ""))
+        return _skip(entry, reason or "không nhận ra bảng chuẩn nào", body)
+    entry["table"] = staged[0][0].table
+    if len({p.table for p, _ in staged}) > 1:
+        entry["tables"] = sorted({p.table for p, _ in staged})
+    kept_rows: set[int] = set()
+    sheet_units: set[str] = set()
+    said: set[tuple] = set()
+    quarantined: list[dict] = []
+    excluded: dict[str, int] = {}
+    years_seen: set[int] = set()
+    campaigns_seen: set[str] = set()
+    for part, campaign_id in staged:
+        res: SheetResult = stage_sheet(grid, part.header, part.table, int(year) if year is not None else None,
+                                       campaign_id, run.matcher, scope, run.finder, f"{title} {grid.sheet}")
+        kept_rows |= _admit(run, res, part, rel, grid.sheet, years_seen, campaigns_seen)
+        quarantined.extend(res.quarantine)
+        excluded = excluded or res.excluded
+        sheet_units.update(str(rec["unit_id"]) for _, rec in res.records)
+        new = [f for f in res.findings if _finding_key(f) not in said]  # a column two parts read
+        said.update(_finding_key(f) for f in new)
+        run.findings.extend(_scoped(new, scope or _common_parent(run.units, sheet_units), "unit_ids"))
+    owner = scope or _common_parent(run.units, sheet_units)
+    quarantined.sort(key=lambda q: q["row_number"])
+    run.quarantine.extend(_scoped(quarantined, owner, "unit_id"))
+    if column_years:
+        entry["years"] = sorted(years_seen)
+    if campaigns_seen and (len(staged) > 1 or "campaign" in header.fields.values() or column_years):
+        entry["campaigns"] = sorted(campaigns_seen)
+    study = [c for p, c in staged if p.table == "study_participation"]
+    if len(study) == 1 and study[0] is not None:
+        entry["campaign_id"] = study[0]
+    row_quarantined = {q["row_number"] for q in quarantined}
+    entry.update(status="ingested", rows_read=body, rows_kept=len(kept_rows),
+                 rows_excluded=sum(excluded.values()), excluded=excluded,
+                 rows_quarantined=len(row_quarantined - kept_rows),
+                 values_quarantined=len([q for q in quarantined if q["row_number"] in kept_rows]))
+    return entry
+
+
+def _part_campaign(run: _Run, part: layout.Part, pins: dict, year: int | None, title: str, sheet: str,
+                   column_years: list[int]) -> tuple[str | None, str]:
+    """The campaign of a study part: its group's, else the mapping's, else the title's; ("", why)
+    when it has none and no campaign column names it row by row."""
+    if part.table != "study_participation" or part.campaign_id is not None:
+        return part.campaign_id, ""
+    campaign_id = pins.get("campaign_id")
+    if campaign_id is not None:
+        if campaign_id not in set(run.campaigns["campaign_id"]):
+            return None, f"mapping.yaml ghim đợt '{campaign_id}' không có trong campaigns.csv"
+        return campaign_id, ""
+    if year is None:
+        return None, ""
+    campaign_id, reason = run.finder(int(year), f"{title} {sheet}")
+    if campaign_id is None and "campaign" not in part.header.fields.values() and not column_years:
+        return None, reason
+    return campaign_id, ""
+
+
+def _admit(run: _Run, res: SheetResult, part: layout.Part, rel: str, sheet: str, years_seen: set[int],
+           campaigns_seen: set[str]) -> set[int]:
+    """Stage a part's records (a key already given elsewhere is quarantined as ``duplicate_key``;
+    corroborating members' totals are kept aside); returns the row numbers kept."""
+    table = part.table
     key_cols = schema.TABLES[table].key
     by_row: dict[int, list[dict]] = {}
     for row_number, rec in res.records:
         by_row.setdefault(row_number, []).append(rec)
-    kept = 0
-    years_seen: set[int] = set()
-    campaigns_seen: set[str] = set()
+    kept: set[int] = set()
+    where = f"{rel} [{sheet}]"
     for row_number, recs in by_row.items():
         first = recs[0]
+        if part.corroborating:
+            run.corroborating.append((first, f"{where} dòng {row_number}", rel, sheet, row_number))
+            kept.add(row_number)
+            continue
         slot = ("study_participation", first["campaign_id"]) if table == "study_participation" \
             else (table, first["year"])
         reg = run.register_units.get(slot)
@@ -1092,32 +1189,48 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict:
             earlier = f"danh sách đảng viên {reg[1]}"
         if earlier is not None:
             res.quarantine.append({
-                "source_file": rel, "sheet": grid.sheet, "row_number": row_number, "table": table,
-                "reason_code": "duplicate_key",
+                "source_file": rel, "sheet": sheet, "row_number": row_number, "table": table,
+                "reason_code": "duplicate_key", "unit_id": first["unit_id"], "year": first.get("year"),
                 "reason": f"Trùng số liệu ({', '.join(str(first[k]) for k in key_cols if k != 'rating_code')}) "
                           f"đã có ở {earlier}",
                 "raw_values": json.dumps(recs, ensure_ascii=False, default=str)})
             continue
         for k in keys:
-            run.seen_keys[k] = f"{rel} [{grid.sheet}] dòng {row_number}"
+            run.seen_keys[k] = f"{where} dòng {row_number}"
         run.staged[table].extend(recs)
-        kept += 1
+        kept.add(row_number)
         if "year" in first:
             years_seen.add(int(first["year"]))
         if first.get("campaign_id"):
             campaigns_seen.add(str(first["campaign_id"]))
-    res.quarantine.sort(key=lambda q: q["row_number"])
-    owner = scope or _common_parent(run.units, {rec["unit_id"] for _, rec in res.records})
-    run.quarantine.extend(_scoped(res.quarantine, owner, "unit_id"))
-    run.findings.extend(_scoped(res.findings, owner, "unit_ids"))
-    if column_years:
-        entry["years"] = sorted(years_seen)
-    if has_campaign_column or (column_years and table == "study_participation"):
-        entry["campaigns"] = sorted(campaigns_seen)
-    entry.update(status="ingested", rows_read=body, rows_kept=kept,
-                 rows_excluded=sum(res.excluded.values()), excluded=res.excluded,
-                 rows_quarantined=len({q["row_number"] for q in res.quarantine}))
-    return entry
+    return kept
+
+
+def _account_columns(run: _Run, entry: dict, plan: layout.Plan, rel: str, grid: Grid, year: int,
+                     scope: str | None) -> None:
+    """Write the sheet's column accounting and a finding for every column that could not be read."""
+    entry["columns"] = {a["header"]: a["field"] for a in plan.accounting.values()
+                        if a["status"] == "mapped" and not a["field"].startswith("level:")}
+    levels = {a["header"]: a["field"].removeprefix("level:") for a in plan.accounting.values()
+              if a["status"] == "mapped" and a["field"].startswith("level:")}
+    if levels:
+        entry["levels"] = levels
+    entry["column_accounting"] = list(plan.accounting.values())
+    reported = plan.reported()
+    if reported:
+        entry["unmapped_columns"] = [a["header"] or a["column"] for a in reported]
+    body_rows = grid.rows[int(entry["rows_header"]):]
+    for a in reported:
+        c = layout.column_index(a["column"])
+        holds = any(c < len(r) and not is_blank(r[c]) for r in body_rows)
+        pin = a["header"] or "<tiêu đề>"
+        run.findings.append({
+            "check": "unmapped_column", "severity": "critical" if holds else "warning",
+            "source_file": rel, "sheet": grid.sheet, "row_number": int(entry["rows_header"]), "table": "",
+            "unit_ids": [scope] if scope else [], "year": year, "column": a["column"], "header": a["header"],
+            "message": f"{rel} [{grid.sheet}] cột {a['column']} «{a['header']}»: {a['reason']}. Nếu đây là một "
+                       f"trường chuẩn, ghim trong mapping.yaml — files: \"{rel}\": sheets: \"{grid.sheet}\": "
+                       f"columns: {{\"{pin}\": <trường> hoặc ignore}}"})
 
 
 def _common_parent(units: pd.DataFrame, unit_ids: set[str]) -> str | None:

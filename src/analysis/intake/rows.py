@@ -17,7 +17,7 @@ from functools import cache
 from importlib import resources
 
 from analysis import ratings
-from analysis.intake.layout import Header
+from analysis.intake.layout import Header, is_mark
 from analysis.intake.readers import Grid
 from analysis.intake.unitmatch import UnitMatcher
 from analysis.text import fold, is_blank, parse_vi_number
@@ -308,7 +308,8 @@ def stage_sheet(grid: Grid, header: Header, table: str, year: int | None, campai
         for f in numeric_fields:
             _accumulate(sums, f, cell(row, f))
         for c, level in level_cols:
-            _accumulate(sums, f"level:{level.rating_code}", row[c] if c < len(row) else None)
+            value = row[c] if c < len(row) else None
+            _accumulate(sums, f"level:{level.rating_code}", 1 if table == "unit_ratings" and is_mark(value) else value)
         try:
             row_year = read_year(cell(row, "year")) if "year" in cols else None
         except RowError as exc:
@@ -415,7 +416,7 @@ def _records(table, row, cols, labels, level_cols, unit_id, year, campaign_id) -
                  "members_attended_makeup": makeup, "public_target": target, "public_attended": p_att,
                  "public_basis": basis if (target is not None or p_att is not None) else None}]
     if table == "unit_ratings":
-        raw = get("rating_label")
+        raw = get("rating_label") if "rating_label" in cols else _marked_level(row, level_cols, labels)
         if is_blank(raw):
             raise RowError("missing_value", "Thiếu kết quả xếp loại")
         match = ratings.match_label(str(raw), year, "unit")
@@ -449,6 +450,38 @@ def _records(table, row, cols, labels, level_cols, unit_id, year, campaign_id) -
     raise ValueError(table)
 
 
+def _marked_level(row: list[object], level_cols: list[tuple[int, ratings.Level]], labels: list[str]) -> str | None:
+    """The label of the one level column marked in ``row`` (x-marked unit ratings).
+
+    Raises:
+        RowError: More than one level marked, or a level cell holding something else than a mark.
+    """
+    marked = []
+    for c, level in level_cols:
+        value = row[c] if c < len(row) else None
+        if is_blank(value):
+            continue
+        if not is_mark(value):
+            raise RowError("bad_mark", f"Cột '{labels[c]}': '{value}' không phải dấu đánh dấu (x)")
+        marked.append(level)
+    if len(marked) > 1:
+        raise RowError("ambiguous_mark", "Đánh dấu nhiều mức xếp loại: "
+                                         + ", ".join(lv.label_vi for lv in marked))
+    return marked[0].label_vi if marked else None
+
+
+def _eligible(eligible: object, total: object, exempt: object) -> float | None:
+    """Members who had to study, as the row states it: its "phải học" count, else total − exempt."""
+    try:
+        if not is_blank(eligible):
+            return parse_vi_number(eligible)
+        if not is_blank(total):
+            return (parse_vi_number(total) or 0) - ((parse_vi_number(exempt) or 0) if not is_blank(exempt) else 0)
+    except ValueError:
+        return None
+    return None
+
+
 def _row_checks(table, row, cols, records, r, finding, unit_id, year) -> None:
     def get(f):
         c = cols.get(f)
@@ -456,10 +489,7 @@ def _row_checks(table, row, cols, records, r, finding, unit_id, year) -> None:
 
     if table == "study_participation":
         rec = records[0]
-        try:
-            eligible = parse_vi_number(get("members_eligible")) if "members_eligible" in cols else None
-        except ValueError:
-            eligible = None
+        eligible = _eligible(get("members_eligible"), get("members_total"), get("members_exempt"))
         if eligible:
             bad = pct_mismatch(get("members_pct"), rec["members_attended"], eligible)
             if bad is not None:
