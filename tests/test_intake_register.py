@@ -100,15 +100,17 @@ def test_bad_rows_are_quarantined_grouped_with_counts_and_row_numbers() -> None:
             rating_label=[None, None, None, "Trong sạch vững mạnh", "HTXSNV ???", None, None, L2])
     out = aggregate_year(2016, [Source("2016/r.csv", t, first_row=2)], [], UNITS, CAMPAIGNS)
     q = out.quarantine.sort_values("row_number")
-    assert q[["row_number", "reason_code"]].values.tolist() == [
-        [2, "unit_unknown"], [4, "unit_inactive"], [5, "other-subject-label"], [7, "duplicate_member"],
-        [8, "member_id_missing"]]  # "HTXSNV ???" folds to a valid label: kept
+    assert q[["row_number", "table", "reason_code"]].values.tolist() == [
+        [2, "member_register", "unit_unknown"], [4, "member_register", "unit_inactive"],
+        [5, "member_ratings", "other-subject-label"],  # only the rating: m4 is kept
+        [7, "member_register", "duplicate_member"], [8, "member_register", "member_id_missing"]]
+    # "HTXSNV ???" folds to a valid label: kept
     first = json.loads(q["raw_values"].iloc[0])
     assert first["rows"] == 2 and first["row_numbers"] == [2, 3] and first["member_ids"] == ["m1", "m2"]
     assert "— 2 dòng" in q["reason"].iloc[0]
     c = out.counts["2016/r.csv"]
-    assert (c["rows_read"], c["rows_kept"], c["rows_quarantined"]) == (8, 2, 6)
-    assert out.membership["members_total"].tolist() == [2]
+    assert (c["rows_read"], c["rows_kept"], c["rows_quarantined"], c["values_quarantined"]) == (8, 3, 5, 1)
+    assert out.membership["members_total"].tolist() == [3]
 
 
 def test_attendance_counts_distinct_members_per_campaign() -> None:
@@ -120,7 +122,7 @@ def test_attendance_counts_distinct_members_per_campaign() -> None:
     assert sp[["unit_id", "campaign_id", "is_held", "members_attended"]].values.tolist() == [
         ["a", "c1", True, 2], ["a", "c2", True, 1], ["b", "c1", True, 1], ["b", "c2", False, 0]]
     assert out.counts["att"] == {"rows_read": 5, "rows_kept": 4, "rows_excluded": 1, "rows_quarantined": 0,
-                                 "excluded": {"duplicate_attendance": 1}}
+                                 "excluded": {"duplicate_attendance": 1}, "values_quarantined": 0}
 
 
 def test_attendance_problems_are_quarantined() -> None:
@@ -139,8 +141,12 @@ def test_text_flags_are_read_like_workbook_flags() -> None:
     t = reg(member_id=["m1", "m2", "m3", "m4"], unit_id=["a"] * 4, is_exempt=["x", "", "Không", "hmm"],
             rating_label=[None] * 4)
     out = aggregate_year(2016, [Source("r", t)], [], UNITS, CAMPAIGNS)
-    assert out.membership[["members_total", "members_exempt"]].values.tolist() == [[3, 1]]
-    assert out.quarantine["reason_code"].tolist() == ["bad_flag"]
+    # "hmm" is neither yes nor no: the member counts, read as not exempt (as a blank cell is)
+    assert out.membership[["members_total", "members_exempt"]].values.tolist() == [[4, 1]]
+    assert out.quarantine[["table", "reason_code", "row_number"]].values.tolist() == [["membership", "bad_flag", 4]]
+    assert "m4" in out.quarantine["reason"].iloc[0] and "'hmm'" in out.quarantine["reason"].iloc[0]
+    assert out.counts["r"]["values_quarantined"] == 1 and out.counts["r"]["rows_quarantined"] == 0
+    assert out.member_ratings["members_not_assessed"].iloc[0] == 3  # m1 exempt; m2, m3, m4 not assessed
 
 
 def test_unit_ids_are_trimmed_and_nfc() -> None:

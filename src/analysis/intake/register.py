@@ -12,16 +12,33 @@ workbooks feed:
   level (labels matched once per distinct spelling by :func:`analysis.ratings.map_labels`);
   ``members_not_assessed`` = non-exempt members with no label (or a "not assessed" label). Exempt
   members are not assessed: they count in neither (a label on an exempt member is ignored and
-  reported as the finding ``exempt_member_rated``);
+  reported as the finding ``exempt_member_rated``). A member whose label is not valid for the
+  year counts in neither either: only the rating is in doubt (see below);
 * ``study_participation``: per unit of the register × campaign of the year, ``members_attended``
   = distinct attending members, ``members_exempt_attended`` = those of them flagged exempt (they
   join the campaign's denominator), ``is_held`` = anyone attended.
 
 Nothing is lost: every input row is kept, excluded (a repeated attendance of the same member in
-the same campaign) or quarantined. Quarantine entries are **aggregated**: one entry per file,
-reason and offending value (unit id, label, campaign id), whose ``raw_values`` JSON holds
-``rows`` (how many raw rows it stands for), the first row numbers and member ids; the manifest
-counts rows, so ``rows_read = rows_kept + rows_excluded + rows_quarantined`` holds per file.
+the same campaign) or quarantined. A register row is quarantined whole only when the member or
+its unit is unknown: no member id, a repeated member id (the first row counts), or a unit id that
+is blank, unknown or not active in the year. A bad value sets aside that value, not the row's
+other facts: the row is kept (the member counts in ``membership``, in every campaign's
+denominator, and its attendance counts) and only the value is quarantined —
+
+* a rating label not valid for the year (of another scheme or subject, unknown, ambiguous): the
+  member is in no column of ``member_ratings``, so the unit's Σ levels + not assessed falls short
+  of members − exempt by the ratings set aside (:func:`ratings_set_aside` reads them per unit and
+  year back from the quarantine); entry table ``member_ratings``, reason code that of
+  :func:`analysis.ratings.match_label` (``other-scheme-label``, ``unknown-label`` …);
+* an exempt flag that reads as neither yes nor no: read as "not exempt", as a blank cell is (the
+  member's existence and unit are sure; a rating on the row is evidence the member was assessed,
+  hence not exempt); entry table ``membership``, reason code ``bad_flag``.
+
+Quarantine entries are **aggregated**: one entry per file, reason and offending value (unit id,
+label, campaign id; a value set aside: per unit as well, naming the unit, year and members),
+whose ``raw_values`` JSON holds ``rows`` (how many raw rows it stands for), the first row numbers
+and member ids. The counts per file say ``rows_read = rows_kept + rows_excluded +
+rows_quarantined``; values set aside in kept rows are counted apart (``values_quarantined``).
 
 Everything is vectorised (NumPy ``bincount`` on integer codes, a campaign × member bitmap for
 distinct attendance): no Python loop runs per row. Member ids are looked up without hashing
@@ -168,9 +185,13 @@ class YearResult:
 
     Attributes:
         membership, member_ratings, study_participation: Canonical frames (not yet conformed).
-        quarantine: Aggregated quarantine entries (canonical quarantine columns).
+        quarantine: Aggregated quarantine entries (canonical quarantine columns): whole rows
+            (table ``member_register``, ``study_participation``) and values set aside in kept
+            register rows (table ``member_ratings``: a rating label; ``membership``: an exempt flag).
         findings: Manifest findings (``exempt_member_rated``).
-        counts: Per source file: rows_read, rows_kept, rows_excluded, rows_quarantined, excluded.
+        counts: Per source file: rows_read, rows_kept, rows_excluded, rows_quarantined, excluded,
+            and values_quarantined (values set aside in kept rows; not part of the row identity
+            ``rows_read = rows_kept + rows_excluded + rows_quarantined``).
         units: Unit ids that got figures (for de-duplication against workbooks).
     """
 
@@ -181,6 +202,11 @@ class YearResult:
     findings: list[dict] = field(default_factory=list)
     counts: dict[str, dict] = field(default_factory=dict)
     units: frozenset[str] = frozenset()
+
+    @property
+    def values_quarantined(self) -> int:
+        """Values set aside in kept rows, over all files (ingest must not exit 0 when any was)."""
+        return sum(int(c.get("values_quarantined", 0)) for c in self.counts.values())
 
 
 #: Vietnamese reason of each quarantine code raised here ({value} and {year} are filled in).
@@ -242,6 +268,140 @@ def quarantine_entries(source: Source, local: np.ndarray, codes: np.ndarray, val
                     "reason_code": str(code), "reason": text,
                     "raw_values": json.dumps(raw, ensure_ascii=False, sort_keys=True)})
     return out
+
+
+#: Members named in the reason of a set-aside entry (the rest are in its ``raw_values``).
+NAMED_MEMBERS = 5
+
+
+def set_aside_entries(source: Source, local: np.ndarray, codes: np.ndarray, values: np.ndarray,
+                      units: np.ndarray, exempt: np.ndarray, year: int,
+                      reason: Callable[[str, str | None, str, list[str], int, bool], str],
+                      table: str, value_field: str) -> list[dict]:
+    """Quarantine entries of values set aside in register rows that are kept: one per reason
+    code, value, unit and exempt flag (as counted).
+
+    The member still counts (membership, campaign denominators, attendance); only the value is
+    left out. Each entry names its unit and year; its ``raw_values`` JSON holds ``set_aside`` (the
+    field set aside), the value, ``unit_id``, ``year``, ``is_exempt`` (whether its members count as
+    exempt), ``rows``, the first row numbers and member ids, and the raw cells of the first rows
+    (``raw_rows``).
+
+    Args:
+        source: The file.
+        local: Positions (in ``source.table``) of the rows, ascending.
+        codes: Reason code of each row.
+        values: The value set aside in each row (as read).
+        units: The (active) unit id of each row.
+        exempt: Whether each row's member counts as exempt.
+        year: The year of the rows.
+        reason: Vietnamese reason of a group: (code, value, unit id, member ids of its first rows,
+            number of rows, exempt).
+        table: Canonical table the value was meant for.
+        value_field: Name of the field set aside.
+
+    Example:
+        >>> src = Source("r.csv", pa.table({"member_id": ["m1", "m2"], "rating_label": ["TSVM", "x"]}), first_row=2)
+        >>> e = set_aside_entries(src, np.array([0]), np.array(["unknown-label"]), np.array(["TSVM"], dtype=object),
+        ...                       np.array(["a"], dtype=object), np.array([False]), 2016,
+        ...                       lambda c, v, u, m, k, x: f"{v} {u} {m[0]}", "member_ratings", "rating_label")
+        >>> e[0]["row_number"], e[0]["table"], e[0]["reason"], e[0]["unit_id"], e[0]["year"]
+        (2, 'member_ratings', 'TSVM a m1', 'a', 2016)
+        >>> json.loads(e[0]["raw_values"])["raw_rows"]
+        [{'member_id': 'm1', 'rating_label': 'TSVM'}]
+    """
+    if len(local) == 0:
+        return []
+    frame = pd.DataFrame({"pos": np.asarray(local), "code": np.asarray(codes, dtype=object),
+                          "value": pd.Series(np.asarray(values, dtype=object)).fillna("").astype(str),
+                          "unit": pd.Series(np.asarray(units, dtype=object)).fillna("").astype(str),
+                          "exempt": np.asarray(exempt, dtype=bool)})
+    columns = [c for c in REGISTER_COLUMNS if c in source.table.column_names]
+    out = []
+    for (code, value, unit, ex), grp in frame.groupby(["code", "value", "unit", "exempt"], sort=True):
+        pos = grp["pos"].to_numpy()
+        rows = source.row_number(pos)
+        sample = source.table.select(columns).take(pa.array(pos[:SAMPLE_SIZE])).to_pylist()
+        member_ids = [None if r.get("member_id") is None else str(r["member_id"]) for r in sample]
+        raw: dict[str, object] = {"set_aside": value_field, value_field: value or None, "unit_id": unit or None,
+                                  "year": int(year), "is_exempt": bool(ex), "rows": int(len(pos)),
+                                  "row_numbers": [int(r) for r in rows[:SAMPLE_SIZE]], "member_ids": member_ids,
+                                  "raw_rows": sample}
+        text = reason(str(code), value or None, unit, [m or "?" for m in member_ids], len(pos), bool(ex)) + \
+            (f" — {len(pos)} dòng" if len(pos) > 1 else "")
+        out.append({"source_file": source.file, "sheet": "", "row_number": int(rows[0]), "table": table,
+                    "reason_code": str(code), "reason": text,
+                    "raw_values": json.dumps(raw, ensure_ascii=False, sort_keys=True, default=str),
+                    "unit_id": unit or None, "year": int(year)})
+    return out
+
+
+def ratings_set_aside(quarantine: pd.DataFrame) -> pd.DataFrame:
+    """Members of each unit and year whose rating label intake set aside (see
+    :func:`aggregate_year`), not counting exempt members (who are not assessed anyway).
+
+    They are in ``membership`` but in no column of ``member_ratings``, so per unit and year
+    ``Σ members_count + members_not_assessed + members = members_total − members_exempt``.
+
+    Args:
+        quarantine: Quarantine entries (canonical columns; other entries are ignored).
+
+    Returns:
+        Columns ``unit_id`` (string), ``year`` (Int64), ``members`` (int64); one row per unit-year.
+
+    Example:
+        >>> raw = json.dumps({"set_aside": "rating_label", "is_exempt": False, "rows": 2})
+        >>> q = pd.DataFrame({"table": ["member_ratings"], "unit_id": ["a"], "year": [2016], "raw_values": [raw]})
+        >>> ratings_set_aside(q).values.tolist()
+        [['a', 2016, 2]]
+    """
+    cols = {"unit_id": pd.Series(dtype="string"), "year": pd.Series(dtype="Int64"),
+            "members": pd.Series(dtype="int64")}
+    if quarantine is None or not len(quarantine) or not {"table", "unit_id", "year", "raw_values"} <= set(
+            quarantine.columns):
+        return pd.DataFrame(cols)
+    q = quarantine[(quarantine["table"] == "member_ratings") & quarantine["unit_id"].notna()
+                   & quarantine["year"].notna()]
+    rows = []
+    for unit, year, raw in zip(q["unit_id"], q["year"], q["raw_values"], strict=True):
+        try:
+            value = json.loads(raw)
+        except (TypeError, ValueError):
+            continue
+        if isinstance(value, dict) and value.get("set_aside") == "rating_label" and not value.get("is_exempt"):
+            rows.append((str(unit), int(year), int(value.get("rows", 0))))
+    if not rows:
+        return pd.DataFrame(cols)
+    out = pd.DataFrame(rows, columns=["unit_id", "year", "members"]).groupby(
+        ["unit_id", "year"], as_index=False, sort=True)["members"].sum()
+    return out.astype({"unit_id": "string", "year": "Int64", "members": "int64"})
+
+
+def _members_named(member_ids: list[str], rows: int) -> str:
+    """"đảng viên M1" or "3 đảng viên (M1, M2, M3)", at most :data:`NAMED_MEMBERS` ids named."""
+    if rows == 1:
+        return f"đảng viên {member_ids[0]}"
+    named = ", ".join(member_ids[:NAMED_MEMBERS]) + (" …" if rows > NAMED_MEMBERS else "")
+    return f"{rows} đảng viên ({named})"
+
+
+def _rating_reason(code: str, value: str | None, unit: str, member_ids: list[str], rows: int, exempt: bool, *,
+                   year: int, why: dict[str, str]) -> str:
+    """Vietnamese reason of a rating label set aside (``why``: the label's mismatch, by label)."""
+    who = _members_named(member_ids, rows)
+    kept = ("Vẫn tính đảng viên vào tổng số đảng viên và số phải học tập; chỉ bỏ riêng xếp loại này "
+            "(không tính vào mức nào)") if not exempt else \
+        "Đảng viên miễn sinh hoạt (không đánh giá): vẫn tính vào tổng số và số miễn; bỏ riêng nhãn này"
+    return (f"Xếp loại năm {year} của {who}, đơn vị '{unit}': nhãn '{value}' không dùng được "
+            f"({why.get(value or '', code)}). {kept}")
+
+
+def _flag_reason(code: str, value: str | None, unit: str, member_ids: list[str], rows: int, exempt: bool, *,
+                 year: int) -> str:
+    """Vietnamese reason of an exempt flag set aside."""
+    who = _members_named(member_ids, rows)
+    return (f"Cột miễn sinh hoạt năm {year} của {who}, đơn vị '{unit}': '{value}' không rõ có/không. "
+            "Vẫn tính đảng viên (và xếp loại, nếu có) như không miễn sinh hoạt, như khi ô để trống")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -797,16 +957,13 @@ def aggregate_year(year: int, registers: Sequence[Source],
         for k, code in _UNIT_REASON.items():
             flag(row_state == k, code)
 
-    if n:
-        flag(bad_flag, "bad_flag")
-    exempt_text = np.array(pc.cast(exempt_col, pa.string()).to_pylist() if bad_flag.any() else [], dtype=object)
-
     # labels: each distinct spelling matched once
     label_codes, label_values = encode_column(labels) if n else (np.zeros(0, np.int64), [])
     scheme_id = ratings.scheme_for_year(year)
     levels = ratings.scheme_levels(scheme_id, "member")
     level_index = {lv.rating_code: i for i, lv in enumerate(levels)}
     not_assessed_slot = len(levels)
+    aside_slot = not_assessed_slot + 1  # a label not valid for the year: counted in no column
     matched = ratings.map_labels(pd.DataFrame({"label": label_values, "year": year}), "label", "year",
                                  "member") if label_values else None
     label_slot = np.full(max(len(label_values), 1), not_assessed_slot, dtype=np.int64)
@@ -815,13 +972,9 @@ def aggregate_year(year: int, registers: Sequence[Source],
         m = matched.iloc[i]
         if not m["matched"]:
             label_bad[i] = (str(m["reason_code"]), str(m["reason"]))
+            label_slot[i] = aside_slot
         elif m["rating_code"] in level_index:
             label_slot[i] = level_index[m["rating_code"]]
-    if n and label_bad:
-        bad_label = np.isin(label_codes, np.array(sorted(label_bad), dtype=np.int64))
-        for code in sorted({c for c, _ in label_bad.values()}):
-            ids = [i for i, (c, _) in label_bad.items() if c == code]
-            flag(np.isin(label_codes, np.array(ids, dtype=np.int64)) & bad_label, code)
 
     kept = status == 0
     # --- quarantine of register rows, aggregated per file, reason and value
@@ -829,22 +982,37 @@ def aggregate_year(year: int, registers: Sequence[Source],
     reason_arr = np.array(reason_of, dtype=object)
     unit_arr = np.array([*unit_values, None], dtype=object)  # code -1 -> None
     label_arr = np.array([*label_values, None], dtype=object)
-    label_reason = {label_values[i]: text for i, (_, text) in label_bad.items()}
-
-    def register_reason(code: str, value: str | None) -> str:
-        if code in REASONS:
-            return REASONS[code].format(value=value, year=year)
-        return f"Nhãn xếp loại '{value}': {label_reason.get(value, code)}"
-
-    for src, local, offset in zip(registers, _locate(sizes, bad_pos), np.cumsum([0, *sizes])[:-1], strict=True):
+    offsets = np.cumsum([0, *sizes])[:-1]
+    for src, local, offset in zip(registers, _locate(sizes, bad_pos), offsets, strict=True):
         g = local + offset
-        codes = reason_arr[status[g]]
-        is_label = ~np.isin(codes, list(REASONS))
-        values = np.where(is_label, label_arr[label_codes[g]], unit_arr[unit_codes[g]])
-        if len(exempt_text):
-            values = np.where(codes == "bad_flag", exempt_text[g] if len(g) else values, values)
-        quarantine += quarantine_entries(src, local, codes, values, register_reason, "member_register",
-                                         "value")
+        quarantine += quarantine_entries(src, local, reason_arr[status[g]], unit_arr[unit_codes[g]],
+                                         lambda code, value: REASONS[code].format(value=value, year=year),
+                                         "member_register", "value")
+    # --- values set aside in rows that are kept: the member counts, only the value does not
+    aside_label = np.flatnonzero(kept & np.isin(label_codes, np.array(sorted(label_bad), dtype=np.int32))) \
+        if n and label_bad else np.zeros(0, np.int64)
+    aside_flag = np.flatnonzero(kept & bad_flag) if n and bad_flag.any() else np.zeros(0, np.int64)
+    label_code_arr = np.array([label_bad.get(i, ("", ""))[0] for i in range(len(label_values))] + [""], dtype=object)
+    label_reason = {label_values[i]: text for i, (_, text) in label_bad.items()}
+    values_aside = np.zeros(len(registers), dtype=np.int64)
+    for k, (src, offset) in enumerate(zip(registers, offsets, strict=True)):
+        for aside, what in ((aside_label, "rating"), (aside_flag, "flag")):
+            local = _locate(sizes, aside)[k]
+            if not len(local):
+                continue
+            g = local + offset
+            if what == "rating":
+                codes, values = label_code_arr[label_codes[g]], label_arr[label_codes[g]]
+                table, field_name = "member_ratings", "rating_label"
+                reason = partial(_rating_reason, year=year, why=label_reason)
+            else:
+                codes = np.full(len(g), "bad_flag", dtype=object)
+                values = np.array(pc.cast(exempt_col.take(pa.array(g)), pa.string()).to_pylist(), dtype=object)
+                table, field_name = "membership", "is_exempt"
+                reason = partial(_flag_reason, year=year)
+            quarantine += set_aside_entries(src, local, codes, values, unit_arr[unit_codes[g]], exempt[g], year,
+                                            reason, table, field_name)
+            values_aside[k] += len(local)
     # --- aggregation over kept rows, on integer unit codes
     n_units = len(unit_values)
     uk = unit_codes[kept]
@@ -853,11 +1021,11 @@ def aggregate_year(year: int, registers: Sequence[Source],
     slots = label_slot[np.maximum(label_codes[kept], 0)] if n else np.zeros(0, np.int64)
     slots = np.where(label_codes[kept] >= 0, slots, not_assessed_slot)
     assessed_rows = ~exempt[kept]
-    width = not_assessed_slot + 1
+    width = aside_slot + 1
     per_level = np.bincount(uk[assessed_rows] * width + slots[assessed_rows],
                             minlength=n_units * width).reshape(n_units, width) if n_units else \
         np.zeros((0, width), np.int64)
-    rated_exempt = exempt[kept] & (slots != not_assessed_slot)
+    rated_exempt = exempt[kept] & (slots < not_assessed_slot)
     if rated_exempt.any():
         per_unit = np.bincount(uk[rated_exempt], minlength=n_units)
         for u in np.flatnonzero(per_unit):
@@ -880,9 +1048,10 @@ def aggregate_year(year: int, registers: Sequence[Source],
             "members_not_assessed": per_level[present, not_assessed_slot]}))
     member_ratings = pd.concat(level_rows, ignore_index=True) if level_rows else pd.DataFrame()
 
-    for src, local in zip(registers, _locate(sizes, bad_pos), strict=True):
+    for src, local, aside in zip(registers, _locate(sizes, bad_pos), values_aside, strict=True):
         counts[src.file] = {"rows_read": src.table.num_rows, "rows_kept": src.table.num_rows - len(local),
-                            "rows_excluded": 0, "rows_quarantined": int(len(local)), "excluded": {}}
+                            "rows_excluded": 0, "rows_quarantined": int(len(local)), "excluded": {},
+                            "values_quarantined": int(aside)}
 
     study, att_q, att_counts = _attendance(year, attendances, members, id_index, kept, unit_codes, unit_values,
                                            present, campaigns, has_register=bool(registers),
@@ -1198,7 +1367,8 @@ def _attendance_looked_up(looked: LookedUp, year: int, camp_ids: list[str], all_
                                  "campaign_id")
     counts[looked.file] = {"rows_read": looked.rows, "rows_kept": added, "rows_excluded": n_ok - added,
                            "rows_quarantined": int(len(bad)),
-                           "excluded": {"duplicate_attendance": n_ok - added} if n_ok - added else {}}
+                           "excluded": {"duplicate_attendance": n_ok - added} if n_ok - added else {},
+                           "values_quarantined": 0}
     return out
 
 
@@ -1273,7 +1443,8 @@ def _attendance(year: int, attendances: Sequence[Source | LookedUp | Callable[[]
                                          "study_participation", "campaign_id")
         counts[src.file] = {"rows_read": rows, "rows_kept": added, "rows_excluded": n_ok - added,
                             "rows_quarantined": int(len(bad)),
-                            "excluded": {"duplicate_attendance": n_ok - added} if n_ok - added else {}}
+                            "excluded": {"duplicate_attendance": n_ok - added} if n_ok - added else {},
+                            "values_quarantined": 0}
     if not taken or not camp_ids or not len(present):
         return pd.DataFrame(), quarantine, counts
     if kept.all():
