@@ -555,6 +555,11 @@ def _package_errors(rel: str, kind: str, exc: Exception) -> ReadError:
     return ReadError(f"{rel}: tệp .{kind} bị hỏng ({type(exc).__name__}: {exc})")
 
 
+def _vi_count(n: int) -> str:
+    """A count for a Vietnamese message: 1048576 -> '1.048.576'."""
+    return f"{n:,}".replace(",", ".")
+
+
 def _whole(value: float) -> int | float:
     """A float as int when whole and exactly representable, else the float."""
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
@@ -782,7 +787,7 @@ class _OdsSheet:
     def _spend(self, cells: int) -> None:
         self.cells += cells
         if self.cells > ODS_MAX_CELLS:
-            raise ReadError(f"{self.rel}: trang '{self.name}' có hơn {ODS_MAX_CELLS:,} ô sau khi khai triển "
+            raise ReadError(f"{self.rel}: trang '{self.name}' có hơn {_vi_count(ODS_MAX_CELLS)} ô sau khi khai triển "
                             "các ô lặp lại — nghi là tệp độc hại, từ chối đọc")
 
     def column(self, el) -> None:
@@ -856,8 +861,8 @@ class _OdsSheet:
                 col += n
                 continue
             if col + n > ODS_MAX_COLS:
-                raise ReadError(f"{self.rel}: trang '{self.name}' có ô ở cột {col + n:,} "
-                                f"(> {ODS_MAX_COLS:,} cột) — tệp không hợp lệ, từ chối đọc")
+                raise ReadError(f"{self.rel}: trang '{self.name}' có ô ở cột {_vi_count(col + n)} "
+                                f"(> {_vi_count(ODS_MAX_COLS)} cột) — tệp không hợp lệ, từ chối đọc")
             self._spend((empty_run + n) * repeat)
             values.extend([None] * empty_run)
             fonts.extend([None] * empty_run)
@@ -872,8 +877,8 @@ class _OdsSheet:
             return
         first = len(self.rows) + self.pending_rows
         if first + repeat > ODS_MAX_ROWS:
-            raise ReadError(f"{self.rel}: trang '{self.name}' có ô ở dòng {first + repeat:,} "
-                            f"(> {ODS_MAX_ROWS:,} dòng) — tệp không hợp lệ, từ chối đọc")
+            raise ReadError(f"{self.rel}: trang '{self.name}' có ô ở dòng {_vi_count(first + repeat)} "
+                            f"(> {_vi_count(ODS_MAX_ROWS)} dòng) — tệp không hợp lệ, từ chối đọc")
         self._spend(self.pending_rows + len(spans) * repeat)
         for _ in range(self.pending_rows):
             self.rows.append([])
