@@ -132,6 +132,11 @@ class _Rows:
         texts = [t for t in self.group(r) if t]
         return bool(texts) and len(set(texts)) == 1 and len(texts) >= max(3, 0.9 * self.width)
 
+    def continues_merge(self, r: int) -> bool:
+        """Whether a cell of row ``r`` is the lower part of a cell merged down from above (a header
+        never starts inside one)."""
+        return any(r0 < r <= r1 for r0, _, r1, _ in self.grid.merged)
+
     def is_numbering(self, r: int) -> bool:
         """A row that only numbers the columns ("(1) (2) (3)", "A B 1 2 = 3")."""
         texts = [t for t in self.plain(r) if t]
@@ -249,7 +254,7 @@ def detect_header(grid: Grid, year: int | None, overrides: dict[str, str] | None
     best: Header | None = None
     limit = min(HEADER_SEARCH_ROWS, len(grid.rows))
     for r in range(limit):
-        if not any(rows.plain(r)) or rows.is_title(r) or rows.is_numbering(r):
+        if not any(rows.plain(r)) or rows.is_title(r) or rows.is_numbering(r) or rows.continues_merge(r):
             continue
         for height in HEADER_HEIGHTS:
             if r + height > len(grid.rows) or (height > 1 and rows.is_numbering(r + height - 1)):

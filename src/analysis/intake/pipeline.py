@@ -47,7 +47,7 @@ import pyarrow.compute as pc
 import yaml
 
 from analysis import __version__, hierarchy, ratings, schema, store
-from analysis.intake import layout, register
+from analysis.intake import evidence, layout, register
 from analysis.intake.readers import (
     TABULAR,
     Grid,
@@ -65,7 +65,10 @@ from analysis.text import fold, is_blank, repair_column
 
 REFERENCE_FILES = ("units.csv", "campaigns.csv", "merges.csv", "targets.csv")
 #: Files in the raw folder that are not data (documentation, texts, settings).
-IGNORED_SUFFIXES = (".md", ".yaml", ".yml", ".txt", ".docx", ".pdf", ".json")
+IGNORED_SUFFIXES = (".md", ".yaml", ".yml", ".txt", ".pdf", ".json")
+#: Documents that are data only when they hold tables (a Word report's "biểu kèm theo"); one
+#: without a table is a report text (for ``hoctap claims``), listed as ``kind: text``.
+DOCUMENT_SUFFIXES = (".docx",)
 
 
 class IngestError(RuntimeError):
@@ -88,13 +91,15 @@ class IngestResult:
 
     @property
     def exit_code(self) -> int:
-        """0 all went in; 1 something was quarantined or skipped; 2 nothing could be read."""
+        """0 all went in; 1 something was quarantined, skipped, not understood or inconsistent (a
+        critical finding: a totals row or a stated "Tỷ lệ" that disagrees, a column not read); 2
+        nothing could be read."""
         files = self.manifest["files"]
         data_files = [f for f in files if f["kind"] == "data"]
         if all(f["status"] == "unreadable" for f in data_files):  # also: no data file at all
             return 2
         problems = self.manifest["totals"]["rows_quarantined"] or any(
-            f.get("severity") == "critical" for f in self.manifest["findings"]) or any(
+            f.get("severity", "critical") == "critical" for f in self.manifest["findings"]) or any(
             f["status"] != "ingested" or any(s["status"] != "ingested" for s in f.get("sheets", []))
             for f in data_files)
         return 1 if problems else 0
@@ -997,6 +1002,9 @@ def _ingest_workbook(run: _Run, path: Path, rel: str, entry: dict) -> None:
     except Exception as exc:  # noqa: BLE001 - any reader failure is reported, never a traceback
         _unreadable(run, entry, f"{rel}: không đọc được ({type(exc).__name__}: {exc})")
         return
+    if not grids and path.suffix.lower() in DOCUMENT_SUFFIXES:
+        entry.update(kind="text", status="not_data", reason="văn bản không có bảng số liệu")
+        return
     entry["status"] = "ingested"
     if grids and grids[0].encoding:
         entry["encoding"] = grids[0].encoding
@@ -1075,7 +1083,9 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict:
         return _skip(entry, "không xác định được năm (thư mục, cột năm hoặc tiêu đề)", body)
     main_year = int(year) if year is not None else column_years[0]
     title = layout.title_text(grid, header)
-    plan = layout.plan_sheet(grid, header, lambda text: run.finder(main_year, text)[0])
+    plan, weighed = evidence.apply(grid, layout.plan_sheet(grid, header, lambda text: run.finder(main_year, text)[0]))
+    if weighed:
+        entry["evidence"] = weighed
     parts = plan.parts
     if pins.get("table"):
         parts = [replace(p, corroborating=False) for p in parts if p.table == pins["table"]]
