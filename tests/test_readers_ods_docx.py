@@ -369,3 +369,14 @@ def test_grids_are_grids(tmp_path: Path) -> None:
     assert isinstance(grid, Grid) and grid.encoding is None
     assert len(grid.fonts) == len(grid.rows)
     assert all(len(f) == len(r) for f, r in zip(grid.fonts, grid.rows, strict=True))
+
+
+def test_docx_forged_spans_are_refused(tmp_path: Path) -> None:
+    wide = tc("x", '<w:gridSpan w:val="1000000000"/>')
+    path = docx(tmp_path / "span.docx", f"<w:tbl><w:tr>{wide}</w:tr></w:tbl>")
+    with pytest.raises(ReadError, match="quá nhiều ô"):
+        read_source(path, "span.docx")
+    many = tc("x", '<w:gridSpan w:val="10000"/>') + tc("y")  # 10 001 cells a row, 1 100 rows
+    path = docx(tmp_path / "rows.docx", "<w:tbl>" + f"<w:tr>{many}</w:tr>" * 1100 + "</w:tbl>")
+    with pytest.raises(ReadError, match="quá nhiều ô"):
+        read_source(path, "rows.docx")

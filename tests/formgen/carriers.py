@@ -10,9 +10,11 @@ A form is a list of :class:`SheetSpec`; :func:`write_form` writes it as one of
   styles carrying the fonts and the percent format, value types float/percentage/string, a
   trailing repeated empty row as LibreOffice writes;
 * ``docx`` (python-docx): per sheet a bold heading paragraph with ``name`` (when not empty),
-  one paragraph per title row (its non-empty cells joined by a space), then the other rows as a
-  table with merged cells (title-row merges are dropped) and an empty paragraph after it. Numbers
-  are written as Vietnamese text: ``1.234``, ``12,5``, percent cells ``93,63%``;
+  one paragraph per title row (its non-empty cells joined by a space; an empty title row gives an
+  empty paragraph, which the reader skips), then the other rows as a table with merged cells
+  (title-row merges are dropped) and an empty paragraph after it. Read back, a sheet's grid is
+  therefore ``[name] + non-empty title rows + table rows``. Numbers are written as Vietnamese
+  text: ``1.234``, ``12,5``, percent cells ``93,63%``;
 * CSV variants: the first sheet only, every row padded to the sheet's width, merges flattened
   (value in the top-left cell, the covered cells empty). Numbers are written as plain text
   (``1234``, ``12.5``, percent cells ``93.63%``), except ``csv-semicolon``, which writes

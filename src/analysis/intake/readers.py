@@ -613,7 +613,7 @@ class _OdsStyles:
         self.faces: dict[str, str] = {}
         self.styles: dict[str, tuple[str | None, str | None, str]] = {}  # name -> (parent, font, family)
         self.defaults: dict[str, str] = {}  # family -> font of style:default-style
-        self._cache: dict[str | None, str | None] = {}
+        self._cache: dict[str, str | None] = {}
 
     def add(self, section) -> None:
         """Take the font faces or styles of one section (font-face-decls, styles, automatic-styles)."""
@@ -1177,9 +1177,13 @@ def _w_int(el, name: str) -> int:
         return 0
 
 
-def _docx_table(tbl, fonts: _DocxFonts, top: int) -> tuple[list[list[object]], list[list[str | None]],
-                                                           list[tuple[int, int, int, int]]]:
-    """Rows, fonts and merged ranges of a w:tbl whose first row is grid row ``top``."""
+def _docx_table(tbl, fonts: _DocxFonts, top: int, rel: str, budget: list[int]) -> tuple[
+        list[list[object]], list[list[str | None]], list[tuple[int, int, int, int]]]:
+    """Rows, fonts and merged ranges of a w:tbl whose first row is grid row ``top``.
+
+    ``budget`` holds the cells the document may still produce (spans are expanded: a forged
+    ``w:gridSpan`` must not fill memory).
+    """
     rows: list[list[object]] = []
     names: list[list[str | None]] = []
     merged: list[tuple[int, int, int, int]] = []
@@ -1195,13 +1199,18 @@ def _docx_table(tbl, fonts: _DocxFonts, top: int) -> tuple[list[list[object]], l
         trpr = _wchild(tr, "trPr")
         before = _wchild(trpr, "gridBefore") if trpr is not None else None
         col = min(_w_int(before, "val"), ODS_MAX_COLS)
+        budget[0] -= col + 1
         values: list[object] = [None] * col
         row_fonts: list[str | None] = [None] * col
         continued: set[int] = set()
         for tc in _w_unwrap(tr, frozenset({"tc"})):
             tcpr = _wchild(tc, "tcPr")
             grid_span = _wchild(tcpr, "gridSpan") if tcpr is not None else None
-            span = min(max(1, _w_int(grid_span, "val")), ODS_MAX_COLS)
+            span = max(1, _w_int(grid_span, "val"))
+            budget[0] -= span
+            if col + span > ODS_MAX_COLS or budget[0] < 0:
+                raise ReadError(f"{rel}: bảng Word có quá nhiều ô (hơn {_vi_count(ODS_MAX_COLS)} cột hoặc "
+                                f"{_vi_count(ODS_MAX_CELLS)} ô) — nghi là tệp độc hại, từ chối đọc")
             vmerge = _wchild(tcpr, "vMerge") if tcpr is not None else None
             kind = None if vmerge is None else (_wattr(vmerge, "val") or "continue")
             if kind == "continue" and col in open_v and open_v[col][3] == col + span - 1:
@@ -1265,8 +1274,18 @@ def _read_docx(path: Path, rel: str) -> list[Grid]:
     body = _wchild(root, "body") if root is not None else None
     if body is None:
         raise ReadError(f"{rel}: tệp .docx không có nội dung (thiếu w:body)")
+    try:
+        return _docx_grids(body, fonts, rel)
+    except ReadError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - e.g. RecursionError on absurdly nested tables
+        raise _package_errors(rel, "docx", exc) from exc
+
+
+def _docx_grids(body, fonts: _DocxFonts, rel: str) -> list[Grid]:
     grids: list[Grid] = []
     titles: list[tuple[str, str | None]] = []
+    budget = [ODS_MAX_CELLS]
     for block in _w_unwrap(body, frozenset({"p", "tbl"})):
         if _local(block.tag) == "p":
             text, font = _docx_paragraph(block, fonts)
@@ -1275,7 +1294,7 @@ def _read_docx(path: Path, rel: str) -> list[Grid]:
                 titles.append((text, font))
             continue
         kept = titles[-DOCX_TITLE_PARAGRAPHS:]
-        rows, names_, merged = _docx_table(block, fonts, len(kept))
+        rows, names_, merged = _docx_table(block, fonts, len(kept), rel, budget)
         grid_rows: list[list[object]] = [[t] for t, _ in kept] + rows
         grid_fonts: list[list[str | None]] = [[f] for _, f in kept] + names_
         trimmed = _trim(grid_rows)
