@@ -293,6 +293,7 @@ class UnitYears:
         self._typed_ids: dict[pa.DataType, pa.Array] = {}
         self._index: pd.Index | None = None
         self._lazy: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
+        self._parent_codes: dict[int, np.ndarray] = {}
 
     def active(self, year: int) -> pd.DataFrame:
         """Active rows (unit_id, parent_id, unit_level) of ``year``."""
@@ -311,6 +312,19 @@ class UnitYears:
             act = self.active(year)
             self._lazy[key] = (self.codes(act["unit_id"]), act["parent_id"].to_numpy(dtype=object, na_value=None))
         return self._lazy[key]
+
+    def parent_codes(self, year: int) -> np.ndarray:
+        """Position in :attr:`ids` of the parent of each unit active in ``year`` (indexed like
+        :attr:`ids`); −1 for a unit not active that year, one without a parent, or one whose parent
+        is not a unit id."""
+        year = int(year)
+        if year not in self._parent_codes:
+            codes, parents = self.active_parents(year)
+            out = np.full(len(self.ids), -1, dtype=np.int64)
+            known = codes >= 0
+            out[codes[known]] = self.codes(pd.Series(parents[known], dtype="string"))
+            self._parent_codes[year] = out
+        return self._parent_codes[year]
 
     def _get(self, year: int) -> tuple[pd.DataFrame, set[str], set[str]]:
         year = int(year)
@@ -597,11 +611,37 @@ def completeness_findings(units: pd.DataFrame, facts: dict[str, pd.DataFrame | N
                           scope: Scope, lang: str = "vi") -> list[dict]:
     """Reporting completeness per table and year (per campaign for study participation).
 
-    A table is checked in the years it has any data (``data_years``, from the whole table); each
-    expected unit (:func:`expected_reporters`) inside the scope must have a row.
+    A table is checked in the years it has any data (``data_years``, from the whole table), a
+    campaign in the years any fact table has data; each expected unit (:func:`expected_reporters`)
+    inside the scope must have a row (``cross.completeness``, critical).
+
+    A unit's own rating (``unit_ratings``) is not the unit's to report: the committee directly
+    above it decides it (a ward's rating is decided by the district, a chi bộ's by the ward). So a
+    rating is demanded only when that committee is inside the run's units: a run scoped to a unit
+    never demands the unit's own rating (the scope's other units have their committee inside it),
+    and no run demands the rating of a unit whose committee is not in the folder. A run without
+    ``--unit`` does not know whose folder it judges: a ward's own folder carries the district
+    only as its parent, with none of the district's decisions. There, the ratings that a top
+    committee of the folder (a unit with no parent) decides, in a year the folder holds none of its
+    decisions, are one warning per committee (``cross.completeness_above``) rather than critical;
+    once the folder holds some of them, the others are critical as usual, and a run scoped to that
+    committee (``--unit``) demands them all.
+
+    Example:
+        >>> units = pd.DataFrame({"unit_id": ["d", "w", "c"], "unit_name": ["D", "W", "C"],
+        ...                       "parent_id": [None, "d", "w"], "unit_level": ["cap_tren", "co_so", "chi_bo"],
+        ...                       "valid_from_year": [2010] * 3, "valid_to_year": [None] * 3})
+        >>> ur = pd.DataFrame({"unit_id": ["c"], "year": [2020]})
+        >>> ward = Scope(years=(2020,), units={2020: frozenset({"w", "c"})})
+        >>> completeness_findings(units, {"unit_ratings": ur}, None, {"unit_ratings": {2020}}, ward)
+        []
+        >>> [(f["check"], f["severity"], f["unit_ids"]) for f in
+        ...  completeness_findings(units, {"unit_ratings": ur}, None, {"unit_ratings": {2020}}, Scope())]
+        [('cross.completeness_above', 'warning', ['w'])]
     """
     out: list[dict] = []
     uy = _unit_years(units)
+    years_with_data = set().union(*(data_years.get(t, set()) for t in FACT_TABLES))
     for table in FACT_TABLES:
         df = facts.get(table)
         if df is None:
@@ -611,7 +651,7 @@ def completeness_findings(units: pd.DataFrame, facts: dict[str, pd.DataFrame | N
                 continue
             groups = [(int(y), str(c)) for c, y in zip(campaigns["campaign_id"], campaigns["year"],
                                                        strict=True)
-                      if pd.notna(y) and pd.notna(c)]
+                      if pd.notna(y) and pd.notna(c) and int(y) in years_with_data]
             reported = _reported(df, "campaign_id", uy)
         else:
             groups = [(y, None) for y in sorted(data_years.get(table, set()))]
@@ -624,10 +664,13 @@ def completeness_findings(units: pd.DataFrame, facts: dict[str, pd.DataFrame | N
                 expected = expected | uy.mask(year, "co_so")
             if scope.units is not None:
                 expected = expected & uy.mask_of(list(scope.units.get(year, frozenset())))
+            got = reported.get(campaign if campaign is not None else year)
+            if table == "unit_ratings":
+                expected, above = _ratings_decided(uy, year, expected, got, scope)
+                out.extend(_above_findings(uy, year, above, lang))
             n_expected = int(expected.sum())
             if not n_expected:
                 continue
-            got = reported.get(campaign if campaign is not None else year)
             missing = uy.ids[expected & ~got] if got is not None else uy.ids[expected]
             if not len(missing):
                 continue
@@ -644,6 +687,47 @@ def completeness_findings(units: pd.DataFrame, facts: dict[str, pd.DataFrame | N
                         missing_count=len(missing), missing=msg.list_ids(missing, lang)),
                 {"year": year, "campaign_id": campaign, "reported": n_rep, "expected": n_expected,
                  "rate_pct": round(rate, 2), "missing": missing}))
+    return out
+
+
+def _ratings_decided(uy: UnitYears, year: int, expected: np.ndarray, got: np.ndarray | None,
+                     scope: Scope) -> tuple[np.ndarray, np.ndarray]:
+    """Split the units expected to be rated in ``year`` (a mask over ``uy.ids``) into the ratings
+    a run demands and those a run without ``--unit`` only warns about (see
+    :func:`completeness_findings`).
+
+    Returns:
+        (demanded, above): masks over ``uy.ids``; ``above`` holds units not rated whose committee
+        is a top unit of the folder that decided no rating in ``year``.
+    """
+    parent = uy.parent_codes(year)
+    at = np.maximum(parent, 0)
+    inside = uy.mask(year, "active") if scope.units is None else uy.mask_of(list(scope.units.get(year, ())))
+    decided_inside = expected & (parent >= 0) & inside[at]  # the committee above is in the run
+    above = np.zeros(len(uy.ids), dtype=bool)
+    if scope.units is None:
+        rated = got if got is not None else np.zeros(len(uy.ids), dtype=bool)
+        deciding = np.zeros(len(uy.ids), dtype=bool)  # committees that decided some rating this year
+        deciding[parent[rated & (parent >= 0)]] = True
+        above = decided_inside & (parent[at] < 0) & ~deciding[at] & ~rated
+    return decided_inside & ~above, above
+
+
+def _above_findings(uy: UnitYears, year: int, above: np.ndarray, lang: str) -> list[dict]:
+    """One ``cross.completeness_above`` warning per committee of ``above`` (see :func:`_ratings_decided`)."""
+    if not above.any():
+        return []
+    parent = uy.parent_codes(year)
+    out = []
+    for p in np.unique(parent[above]):
+        missing = uy.ids[above & (parent == p)].tolist()
+        committee = str(uy.ids[p])
+        out.append(finding(
+            "cross.completeness_above", "warning", "unit_ratings", missing,
+            [{"unit_id": u, "year": year} for u in missing],
+            msg.say("cross.completeness_above", lang, year=year, committee=committee,
+                    missing_count=len(missing), missing=msg.list_ids(missing, lang)),
+            {"year": year, "decided_by": committee, "missing": missing}))
     return out
 
 

@@ -175,6 +175,22 @@ def _year_values(data_dir: Path, name: str, col: str = "year") -> set[int]:
     return {int(y) for y in nums.unique() if float(y) == int(y)}
 
 
+def _study_years(data_dir: Path, campaigns: pd.DataFrame | None) -> set[int]:
+    """Years of the campaigns that rows of ``study_participation`` name (the years the table has
+    data, as :func:`_year_values` gives them for the tables with a year column)."""
+    path = data_dir / "study_participation.parquet"
+    if campaigns is None or not path.is_file():
+        return set()
+    try:
+        named = pc.unique(pq.read_table(path, columns=["campaign_id"]).column("campaign_id"))
+    except (pa.ArrowInvalid, KeyError):
+        return set()
+    ids = [str(v) for v in named.to_pylist() if v is not None]
+    years = pd.to_numeric(campaigns.loc[checks.str_isin(campaigns["campaign_id"], ids), "year"],
+                          errors="coerce").dropna()
+    return {int(y) for y in years.unique()}
+
+
 def _coerce(df: pd.DataFrame, table: str) -> pd.DataFrame | None:
     """The frame in canonical dtypes, or None when a required column is missing or uncastable."""
     spec = schema.TABLES[table]
@@ -568,8 +584,9 @@ class _Inputs:
         self.typed: dict[str, pd.DataFrame | None] = {n: _coerce(self.raw[n], n) for n in ("units", "campaigns")}
         by_table = {n: _year_values(data_dir, n) for n in ("membership", "unit_ratings", "member_ratings")}
         by_table["campaigns"] = _year_values(data_dir, "campaigns")
-        self.data_years_by_table = by_table
         self.data_years = sorted(set().union(*by_table.values()))
+        by_table["study_participation"] = _study_years(data_dir, self.typed["campaigns"])
+        self.data_years_by_table = by_table
         self._arrow: dict[str, pa.Table | None] = {}
         self._codes: dict[str, np.ndarray] = {}
         self._active: dict[int, pd.DataFrame] = {}
@@ -844,26 +861,80 @@ def _judge(inputs: _Inputs, unit: str | None, year: int | None, lang: str, engin
         result.findings.extend(checks.outlier_findings(ind, units_t, scope, thresholds, lang))
 
     # 4. what intake quarantined or flagged
-    result.findings.extend(_intake_findings(checked.get("quarantine"), inputs.manifest, scope, lang))
+    # (a run with --unit and no --year covers the unit's years with data; an entry of another year,
+    # e.g. of a workbook whose every row was quarantined, is still the unit's)
+    result.findings.extend(_intake_findings(checked.get("quarantine"), inputs.manifest,
+                                            scope if year is not None else checks.Scope(units=scope.units), lang))
     result.findings.sort(key=lambda f: (_SEVERITY_ORDER.get(f["severity"], 9), f["check"], f["table"],
                                         f["unit_ids"], json.dumps(f["rows"], sort_keys=True, default=str)))
     return result
 
 
+def _intake_year(value: object) -> int | None:
+    """The year of an intake entry as an int (None when missing or not a year)."""
+    if value is None or value is pd.NA:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def intake_in_scope(unit_ids: Iterable[str], year: int | None, scope: checks.Scope) -> bool:
+    """Whether an intake finding or quarantine entry concerns a run's scope.
+
+    An entry names the units it concerns (the row's unit; for a totals row, or a row whose unit is
+    unknown, the committee whose sheet it is) and its year (None when unknown). It concerns the
+    scope when one of its units is among the scope's units — the unit the run is scoped to and
+    its subtree, never its parent or siblings: a ward's totals row is the ward's and its district's
+    problem, not the neighbouring ward's nor each chi bộ's — in the entry's year when the run is
+    restricted to years, else in any year; and, in a run restricted to years, when its year is one
+    of them (an entry of unknown year is kept). An entry naming no unit concerns only runs without
+    ``--unit``: nothing says whose it is, and it must not fail every other unit's dashboard.
+
+    Example:
+        >>> ward = checks.Scope(years=(2014,), units={2014: frozenset({"tt", "tt-1"})})
+        >>> intake_in_scope(["tt"], 2014, ward), intake_in_scope(["tt"], 2020, ward)
+        (True, False)
+        >>> intake_in_scope(["hl"], 2014, ward), intake_in_scope([], 2014, ward), intake_in_scope([], 2014, checks.Scope())
+        (False, False, True)
+    """
+    if year is not None and not scope.has_year(year):
+        return False
+    if scope.units is None:
+        return True
+    ids = {str(u) for u in unit_ids if u is not None and u is not pd.NA and str(u)}
+    if not ids:
+        return False
+    if year is not None and scope.years is not None:
+        return bool(ids & scope.units.get(year, frozenset()))
+    return any(ids & members for members in scope.units.values())
+
+
 def _intake_findings(quarantine: pd.DataFrame | None, manifest: dict, scope: checks.Scope,
                      lang: str) -> list[dict]:
+    """Rows intake quarantined and its findings (manifest) that concern the scope
+    (:func:`intake_in_scope`), as critical findings naming their unit and source row."""
     out = []
-    if quarantine is not None:
-        for q in quarantine.itertuples(index=False):
+    if quarantine is not None and len(quarantine):
+        unit_col = quarantine["unit_id"] if "unit_id" in quarantine.columns else pd.Series(
+            pd.NA, index=quarantine.index, dtype="string")
+        year_col = quarantine["year"] if "year" in quarantine.columns else pd.Series(
+            pd.NA, index=quarantine.index, dtype="Int64")
+        for q, unit_id, year in zip(quarantine.itertuples(index=False), unit_col, year_col, strict=True):
+            ids = [] if pd.isna(unit_id) or not str(unit_id) else [str(unit_id)]
+            if not intake_in_scope(ids, _intake_year(year), scope):
+                continue
             msg_text = f"{q.source_file} [{q.sheet}] dòng {q.row_number}: {q.reason}" if lang != "en" else \
                 f"{q.source_file} [{q.sheet}] row {q.row_number}: {q.reason}"
-            out.append(_finding(f"intake.{q.reason_code}", "critical", str(q.table or ""), [],
+            out.append(_finding(f"intake.{q.reason_code}", "critical", str(q.table or ""), ids,
                                 [{"source_file": q.source_file, "sheet": q.sheet,
                                   "row_number": int(q.row_number)}], msg_text))
-    in_scope = None if scope.units is None else set().union(*scope.units.values())
     for f in manifest.get("findings", []):
-        ids = list(f.get("unit_ids") or [])
-        if in_scope is not None and ids and not set(ids) & in_scope:
+        ids = [str(u) for u in (f.get("unit_ids") or []) if u]
+        if not intake_in_scope(ids, _intake_year(f.get("year")), scope):
             continue
         out.append(_finding(f"intake.{f['check']}", "critical", f.get("table", ""), ids,
                             [{"source_file": f["source_file"], "sheet": f["sheet"],

@@ -33,6 +33,15 @@ MESSAGES: dict[str, dict[str, str]] = {
               "({rate}); thiếu {missing_count} đơn vị: {missing}",
         "en": "Incomplete reporting: table {table}, {year}{campaign}: {reported}/{expected} units "
               "({rate}); {missing_count} missing: {missing}"},
+    "cross.completeness_above": {
+        "vi": "Chưa có xếp loại năm {year} của {missing_count} tổ chức do '{committee}' đánh giá, xếp loại: "
+              "{missing}. Thư mục không có kết quả xếp loại nào của '{committee}' năm này (thư mục của "
+              "đơn vị cấp dưới chỉ gửi kèm cấp trên để đủ cây đơn vị); khi kiểm tra '{committee}' "
+              "(--unit {committee}) thì đây là lỗi nghiêm trọng",
+        "en": "No {year} rating of {missing_count} organisations rated by '{committee}': {missing}. The "
+              "folder holds no rating decided by '{committee}' that year (a sub-unit's folder carries its "
+              "parent only to complete the tree); a run for '{committee}' (--unit {committee}) treats "
+              "this as critical"},
     "cross.member_ratings_sum": {
         "vi": "Đơn vị '{unit}' năm {year}: tổng số xếp loại ({rated}) + chưa đánh giá ({not_assessed}) "
               "= {lhs}, khác số đảng viên phải đánh giá = tổng số ({total}) − miễn ({exempt}) = {rhs}",
