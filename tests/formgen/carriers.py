@@ -3,7 +3,8 @@
 A form is a list of :class:`SheetSpec`; :func:`write_form` writes it as one of
 :data:`CARRIERS`:
 
-* ``xlsx`` (openpyxl) and ``xls`` (xlwt): one worksheet per sheet, fonts of text cells,
+* ``xlsx`` (openpyxl) and ``xls`` (xlwt): one worksheet per sheet (an empty name becomes
+  ``Sheet<n>``, as for ods), fonts of text cells,
   merged ranges (value in the top-left cell only), percent cells with a ``0.00%`` format;
 * ``ods``: written by hand (stored ``mimetype`` first, ``META-INF/manifest.xml``,
   ``content.xml``, ``styles.xml``, ``meta.xml``) — spans with covered cells, automatic cell
@@ -22,7 +23,8 @@ A form is a list of :class:`SheetSpec`; :func:`write_form` writes it as one of
 
   - ``csv-utf8``: UTF-8, ","; ``csv-utf8-bom``: UTF-8 with a BOM, ",";
   - ``csv-cp1258``: Windows-1258 bytes (toned letters without a code of their own are written
-    as base letter + combining tone byte, as Windows does), ",";
+    as base letter + combining tone byte, as Windows does; a character the code page lacks,
+    such as "✓", becomes "?" as in Excel's export), ",";
   - ``csv-utf16``: UTF-16 with a BOM, tab-separated (Excel's "Unicode text");
   - ``csv-semicolon``: UTF-8, ";" (Excel in a Vietnamese locale).
 
@@ -132,6 +134,11 @@ def _cells(sheet: SheetSpec):
                 yield r, c, value
 
 
+def _sheet_name(sheet: SheetSpec, index: int) -> str:
+    """The sheet's name, or "Sheet<n>" (1-based) when it has none."""
+    return sheet.name or f"Sheet{index + 1}"
+
+
 def _width(sheet: SheetSpec) -> int:
     return max([len(r) for r in sheet.rows] + [c1 + 1 for _, _, _, c1 in sheet.merges] + [0])
 
@@ -174,8 +181,8 @@ def _write_xlsx(path: Path, sheets: list[SheetSpec]) -> None:
 
     wb = Workbook()
     wb.remove(wb.active)
-    for sheet in sheets:
-        ws = wb.create_sheet(sheet.name)
+    for i, sheet in enumerate(sheets):
+        ws = wb.create_sheet(_sheet_name(sheet, i))
         for r, c, value in _cells(sheet):
             cell = ws.cell(row=r + 1, column=c + 1, value=value)
             if isinstance(value, str) and value.startswith("="):
@@ -208,8 +215,8 @@ def _write_xls(path: Path, sheets: list[SheetSpec]) -> None:
             styles[key] = st
         return styles[key]
 
-    for sheet in sheets:
-        ws = book.add_sheet(sheet.name)
+    for i, sheet in enumerate(sheets):
+        ws = book.add_sheet(_sheet_name(sheet, i))
         tops = {(r0, c0): (r0, c0, r1, c1) for r0, c0, r1, c1 in sheet.merges}
         done: set[tuple[int, int]] = set()
         for r, c, value in _cells(sheet):
@@ -310,7 +317,7 @@ def _write_ods(path: Path, sheets: list[SheetSpec]) -> None:
     faces = "".join(f"<style:font-face style:name={quoteattr(f)} svg:font-family={quoteattr(repr(f))}/>"
                     for f in fonts)
     tables = []
-    for sheet in sheets:
+    for i, sheet in enumerate(sheets):
         covered = _covered(sheet)
         spans = {(r0, c0): (r1 - r0 + 1, c1 - c0 + 1) for r0, c0, r1, c1 in sheet.merges}
         width = max(_width(sheet), 1)
@@ -331,7 +338,7 @@ def _write_ods(path: Path, sheets: list[SheetSpec]) -> None:
             rows.append(f"<table:table-row>{''.join(cells)}</table:table-row>")
         rows.append('<table:table-row table:number-rows-repeated="1048000">'
                     '<table:table-cell table:number-columns-repeated="1024"/></table:table-row>')
-        tables.append(f"<table:table table:name={quoteattr(sheet.name)}>"
+        tables.append(f"<table:table table:name={quoteattr(_sheet_name(sheet, i))}>"
                       f'<table:table-column table:number-columns-repeated="{width + 1000}" '
                       'table:default-cell-style-name="Default"/>'
                       f"{''.join(rows)}</table:table>")
@@ -434,7 +441,8 @@ _TONES = "\u0300\u0301\u0303\u0309\u0323"
 
 
 def _encode_cp1258(text: str) -> bytes:
-    """Windows-1258 bytes: letters without a code of their own as base + combining tone byte."""
+    """Windows-1258 bytes: letters without a code of their own as base + combining tone byte,
+    characters the code page lacks as "?"."""
     out: list[bytes] = []
     for ch in unicodedata.normalize("NFC", text):
         try:
@@ -447,8 +455,8 @@ def _encode_cp1258(text: str) -> bytes:
         base = unicodedata.normalize("NFC", "".join(m for m in parts if m not in _TONES))
         try:
             out.append(base.encode("cp1258") + tones.encode("cp1258"))
-        except UnicodeEncodeError as exc:
-            raise ValueError(f"{ch!r} cannot be written in Windows-1258") from exc
+        except UnicodeEncodeError:
+            out.append(b"?")  # what Windows writes for a character the code page lacks ("✓")
     return b"".join(out)
 
 
