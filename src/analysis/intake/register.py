@@ -283,8 +283,8 @@ def set_aside_entries(source: Source, local: np.ndarray, codes: np.ndarray, valu
 
     The member still counts (membership, campaign denominators, attendance); only the value is
     left out. Each entry names its unit and year; its ``raw_values`` JSON holds ``set_aside`` (the
-    field set aside), the value, ``unit_id``, ``year``, ``is_exempt`` (whether its members count as
-    exempt), ``rows``, the first row numbers and member ids, and the raw cells of the first rows
+    field set aside), the value, ``unit_id``, ``year``, ``counted_as_exempt`` (whether its members
+    count as exempt), ``rows``, the first row numbers and member ids, and the raw cells of the first rows
     (``raw_rows``).
 
     Args:
@@ -324,7 +324,7 @@ def set_aside_entries(source: Source, local: np.ndarray, codes: np.ndarray, valu
         sample = source.table.select(columns).take(pa.array(pos[:SAMPLE_SIZE])).to_pylist()
         member_ids = [None if r.get("member_id") is None else str(r["member_id"]) for r in sample]
         raw: dict[str, object] = {"set_aside": value_field, value_field: value or None, "unit_id": unit or None,
-                                  "year": int(year), "is_exempt": bool(ex), "rows": int(len(pos)),
+                                  "year": int(year), "counted_as_exempt": bool(ex), "rows": int(len(pos)),
                                   "row_numbers": [int(r) for r in rows[:SAMPLE_SIZE]], "member_ids": member_ids,
                                   "raw_rows": sample}
         text = reason(str(code), value or None, unit, [m or "?" for m in member_ids], len(pos), bool(ex)) + \
@@ -350,7 +350,7 @@ def ratings_set_aside(quarantine: pd.DataFrame) -> pd.DataFrame:
         Columns ``unit_id`` (string), ``year`` (Int64), ``members`` (int64); one row per unit-year.
 
     Example:
-        >>> raw = json.dumps({"set_aside": "rating_label", "is_exempt": False, "rows": 2})
+        >>> raw = json.dumps({"set_aside": "rating_label", "counted_as_exempt": False, "rows": 2})
         >>> q = pd.DataFrame({"table": ["member_ratings"], "unit_id": ["a"], "year": [2016], "raw_values": [raw]})
         >>> ratings_set_aside(q).values.tolist()
         [['a', 2016, 2]]
@@ -368,7 +368,8 @@ def ratings_set_aside(quarantine: pd.DataFrame) -> pd.DataFrame:
             value = json.loads(raw)
         except (TypeError, ValueError):
             continue
-        if isinstance(value, dict) and value.get("set_aside") == "rating_label" and not value.get("is_exempt"):
+        if isinstance(value, dict) and value.get("set_aside") == "rating_label" \
+                and not value.get("counted_as_exempt"):
             rows.append((str(unit), int(year), int(value.get("rows", 0))))
     if not rows:
         return pd.DataFrame(cols)
