@@ -352,24 +352,78 @@ def test_member_quota_rolls_up_chi_bo_to_their_co_so(capsys, processed_copy: Pat
     assert hits[0]["rows"] == [{"unit_id": "him-lam", "year": 2020}]
 
 
-def test_quarantined_row_is_a_critical_finding(capsys, processed_copy: Path) -> None:
-    q = _load(processed_copy, "quarantine")
-    row = pd.DataFrame({"source_file": ["2014/tan-thanh-2014.xlsx"], "sheet": ["Học tập"], "row_number": [12],
-                        "table": ["study_participation"], "reason_code": ["unit_unknown"],
-                        "reason": ["Không xác định được đơn vị 'Chi bộ X'"], "raw_values": ["{}"]})
-    save_table(processed_copy, "quarantine", pd.concat([q, row]).astype(q.dtypes.to_dict()))
-    hits = _assert_found(capsys, processed_copy, "intake.unit_unknown", "critical", [], 1)
-    assert hits[0]["rows"] == [{"source_file": "2014/tan-thanh-2014.xlsx", "sheet": "Học tập", "row_number": 12}]
+@pytest.fixture(scope="module")
+def faulty_sample(tmp_path_factory: pytest.TempPathFactory, sample_raw: Path) -> Path:
+    """The sample ingested after two faults in Tân Thanh's 2014 workbook (issue 16): its "Tổng cộng"
+    row of members states 551 (the rows add up to 550) and a count of its members' ratings sheet is
+    "abc" (intake quarantines the row). What the gate reads is what intake really wrote."""
+    from openpyxl import load_workbook
+
+    from analysis.intake.pipeline import ingest
+
+    raw = tmp_path_factory.mktemp("faulty") / "raw"
+    shutil.copytree(sample_raw, raw)
+    path = raw / "2014" / "tan-thanh-2014.xlsx"
+    wb = load_workbook(path)
+    total = next(r for r in wb["Đảng viên"].iter_rows() if r[1].value == "Tổng cộng")
+    assert total[2].value == 550
+    total[2].value = 551
+    row = next(r for r in wb["Xếp loại ĐV"].iter_rows() if r[1].value == "Chi bộ Tổ dân phố 2")
+    row[2].value = "abc"
+    wb.save(path)
+    out = raw.parent / "processed"
+    ingest(raw, out)
+    return out
 
 
-def test_stated_total_that_disagrees_is_a_critical_finding(capsys, processed_copy: Path) -> None:
-    path = processed_copy / "manifest.json"
-    manifest = json.loads(path.read_text(encoding="utf-8"))
-    manifest["findings"] = [{"check": "total_mismatch", "source_file": "2014/tan-thanh-2014.xlsx",
-                             "sheet": "Đảng viên", "row_number": 40, "table": "membership",
-                             "unit_ids": ["tan-thanh"], "message": "Dòng tổng ghi 551, cộng các dòng được 550"}]
-    path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
-    _assert_found(capsys, processed_copy, "intake.total_mismatch", "critical", ["tan-thanh"], 1)
+def test_a_quarantined_row_is_a_critical_finding_of_its_unit(capsys, faulty_sample: Path) -> None:
+    q = _load(faulty_sample, "quarantine")
+    assert [(r.reason_code, r.unit_id, r.year) for r in q.itertuples()] == [("not_a_number", "tan-thanh-tdp02", 2014)]
+    code, result = _validate(capsys, faulty_sample, "--unit", "tan-thanh", "--year", "2014")
+    hits = _only(result, "intake.not_a_number")
+    assert code == 1 and [(f["severity"], f["unit_ids"], f["table"]) for f in hits] == [
+        ("critical", ["tan-thanh-tdp02"], q["table"].iloc[0])]
+    assert hits[0]["rows"] == [{"source_file": "2014/tan-thanh-2014.xlsx", "sheet": "Xếp loại ĐV",
+                                "row_number": int(q["row_number"].iloc[0])}]
+
+
+def test_a_stated_total_that_disagrees_is_a_critical_finding_of_its_committee(capsys, faulty_sample: Path) -> None:
+    hits = _assert_found(capsys, faulty_sample, "intake.total_mismatch", "critical", ["tan-thanh"], 1)
+    assert {f["rows"][0]["sheet"] for f in hits} >= {"Đảng viên"}
+
+
+@pytest.mark.parametrize(("unit", "year", "exit_code"), [
+    ("tan-thanh", "2014", 1), ("dbp", "2014", 1), ("tan-thanh", None, 1),
+    ("him-lam", "2020", 0), ("him-lam", "2014", 0), ("tan-thanh", "2020", 0), ("tan-thanh-tdp05", "2014", 0)])
+def test_what_intake_found_in_a_workbook_fails_only_its_units_and_year(capsys, faulty_sample: Path, unit: str,
+                                                                       year: str | None, exit_code: int) -> None:
+    # issue 16: one wrong "Cộng" row in Tân Thanh's 2014 workbook failed every unit's validation of every year
+    code, result = _validate(capsys, faulty_sample, "--unit", unit, *(["--year", year] if year else []))
+    intake = sorted({f["check"] for f in result["findings"] if f["check"].startswith("intake.")})
+    assert code == exit_code, result["findings"]
+    assert intake == (["intake.not_a_number", "intake.total_mismatch"] if exit_code else [])
+
+
+def test_a_missing_rating_of_a_grassroots_committee_is_told_to_the_level_above(capsys, processed_copy: Path) -> None:
+    ur = _load(processed_copy, "unit_ratings")
+    save_table(processed_copy, "unit_ratings", ur[~((ur["unit_id"] == "tan-thanh") & (ur["year"] == 2016))])
+    _assert_found(capsys, processed_copy, "cross.completeness", "critical", ["tan-thanh"], 1)
+    code, result = _validate(capsys, processed_copy, "--unit", "dbp", "--year", "2016")
+    assert code == 1 and _only(result, "cross.completeness")[0]["unit_ids"] == ["tan-thanh"]
+    # the ward's own run does not demand what the city committee decides
+    code, result = _validate(capsys, processed_copy, "--unit", "tan-thanh", "--year", "2016")
+    assert (code, result["findings"]) == (0, [])
+
+
+def test_a_year_without_any_rating_by_the_top_committee_is_a_warning(capsys, processed_copy: Path) -> None:
+    ur = _load(processed_copy, "unit_ratings")
+    co_so = set(_load(processed_copy, "units").query("parent_id == 'dbp'")["unit_id"])
+    save_table(processed_copy, "unit_ratings", ur[~(ur["unit_id"].isin(co_so) & (ur["year"] == 2016))])
+    hits = _assert_found(capsys, processed_copy, "cross.completeness_above", "warning", sorted(co_so), 0)
+    assert hits[0]["values"]["decided_by"] == "dbp"
+    assert not _only(_validate(capsys, processed_copy)[1], "cross.completeness")
+    code, result = _validate(capsys, processed_copy, "--unit", "dbp", "--year", "2016")
+    assert code == 1 and _only(result, "cross.completeness")[0]["unit_ids"] == sorted(co_so)
 
 
 # --- over time (warnings: exit 0) ----------------------------------------------------------------
