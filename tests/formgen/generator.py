@@ -202,6 +202,12 @@ VILLAGES = ("Đông", "Đoài", "Trung", "Thượng", "Hạ", "Tân Lập", "Hò
 HAMLETS = ("Co Líu", "Huổi Sáy", "Nà Hỳ", "Pá Khôm", "Xuân Tre", "Hua Nguống", "Bó Mạy")
 
 
+def _slug_keep(text: str) -> str:
+    """``text`` without diacritics (đ → d), keeping case, spaces and punctuation."""
+    plain = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d"))
+    return "".join(ch for ch in plain if not unicodedata.combining(ch))
+
+
 def _slug(text: str) -> str:
     plain = unicodedata.normalize("NFD", text.replace("Đ", "D").replace("đ", "d"))
     plain = "".join(ch for ch in plain if not unicodedata.combining(ch)).lower()
@@ -422,7 +428,7 @@ class _Style:
     total_marker: str
     group: str  # merged | repeated | first-only
     numbering: str  # none | paren | letters | plain
-    noise: str  # none | upper | spaces | breaks | unit-suffix
+    noise: str  # none | upper | spaces | breaks | unit-suffix | plain (no diacritics, as typed without Telex)
     name_style: str  # full | bare | cb
     footer: bool
 
@@ -433,7 +439,7 @@ class _Style:
                    rng.choices(["none", "bottom", "top"], (35, 50, 15))[0], rng.choice(TOTAL_MARKERS),
                    rng.choice(["merged", "merged", "repeated", "first-only"]),
                    rng.choices(["none", "paren", "letters", "plain"], (50, 25, 15, 10))[0],
-                   rng.choice(["none", "none", "upper", "spaces", "breaks", "unit-suffix"]),
+                   rng.choice(["none", "none", "upper", "spaces", "breaks", "unit-suffix", "plain"]),
                    rng.choice(["full", "full", "bare", "cb"]), rng.random() < 0.4)
 
     def n(self, value: int, zero_ok: bool = True) -> object:
@@ -469,7 +475,9 @@ class _Style:
         return unit.name
 
     def header(self, text: str) -> str:
-        """Header noise: case, extra spaces, line breaks, a unit in brackets."""
+        """Header noise: case, extra spaces, line breaks, no diacritics, a unit in brackets."""
+        if self.noise == "plain":
+            return _slug_keep(text)
         if self.noise == "upper":
             return text.upper()
         if self.noise == "spaces":
@@ -639,7 +647,8 @@ def _titles(world: _World, commune: _Commune, heading: str, rng: random.Random, 
 
     if rng.random() < 0.8:
         add([f"ĐẢNG BỘ {world.district_caps}", None, None, None, "ĐẢNG CỘNG SẢN VIỆT NAM"], True)
-    add([f"ĐẢNG ỦY {commune.kind.upper()} {commune.name.upper()}"], True)
+    add([f"{rng.choice(['ĐẢNG ỦY', 'ĐẢNG BỘ', 'BAN THƯỜNG VỤ ĐẢNG ỦY'])} {commune.kind.upper()} "
+         f"{commune.name.upper()}"], True)
     if rng.random() < 0.3:
         add([rng.choice(["Biểu số 1", "Mẫu 1A", "Biểu 01", "Phụ lục"])], False)
     add([heading], True)
@@ -706,8 +715,8 @@ def _unit_suffix(st: _Style, text: str, pct: bool = False) -> str:
 
 
 # -- membership (the ordinary per-table sheet) ---------------------------------------------------
-# Seeded by: the "tổng số đảng viên / miễn công tác và sinh hoạt đảng" columns of committee reports
-# (Tân Yên 2015, HD 27-HD/BTCTW 2009 on exemption; see sources.md).
+# Seeded by: HD 27-HD/BTCTW 2009 on exemption ("miễn công tác và sinh hoạt đảng", sources.md #14), the
+# Tân Yên 2015 figures (#16) and the incident workbook (#17); no published form (sources.md, "Not found").
 
 def _membership(world: _World, commune: _Commune, st: _Style, h: int, truth: _Truth) -> list[_Table]:
     rng, units, y = st.rng, commune.units, world.year
@@ -742,9 +751,9 @@ def _membership(world: _World, commune: _Commune, st: _Style, h: int, truth: _Tr
 
 
 # -- study columns shared by the study layouts ------------------------------------------------------
-# Seeded by: Đức Linh 2021 ("đảng viên là 2.909/3.044, đạt 95,56%"), Tây Ninh 2021 ("35.599/35.900
-# đảng viên, đạt 99,16% và 5.806 … quần chúng"), Đồng Tháp 2021 (lượt quần chúng), the incident
-# workbook ("ĐV tham gia học tập", "Quần chúng (đối tượng)", "Số đảng viên được miễn sinh hoạt").
+# Seeded by: Đức Linh 2021 ("đảng viên là 2.909/3.044, đạt 95,56%", sources.md #10), Tây Ninh 2021
+# ("35.599/35.900 đảng viên, đạt 99,16% và 5.806 … quần chúng", #11), lượt quần chúng in
+# rating-schemes.md (#16), the incident workbook (#17) ("ĐV tham gia học tập", "Quần chúng (đối tượng)", "Số đảng viên được miễn sinh hoạt").
 
 @dataclass
 class _StudyShape:
@@ -834,9 +843,8 @@ def _study_truth(truth: _Truth, units: list[_Unit], camp: _Campaign, shp: _Study
 
 
 # -- 1. one sheet per campaign ---------------------------------------------------------------------
-# Seeded by: HD 51-HD/BTGTW (2017) asks each committee to report the study of each plenum's
-# resolutions separately; committee reports (Đức Linh 2021, Cửa Lò 2010) give one table per
-# resolution with its name in the heading.
+# Seeded by: HD 51-HD/BTGTW (2017, sources.md #13) organises the study per plenum's resolutions;
+# committee reports (Đức Linh 2021 #10, Cửa Lò #12) give figures per resolution named in the heading.
 
 def _per_campaign(world: _World, commune: _Commune, st: _Style, h: int, truth: _Truth,
                   one_sheet: bool) -> list[_Table]:
@@ -861,9 +869,8 @@ def _per_campaign(world: _World, commune: _Commune, st: _Style, h: int, truth: _
 
 
 # -- 2. campaigns side by side ---------------------------------------------------------------------
-# Seeded by: year-end summaries of the study of several resolutions in one table (Tây Ninh, Đồng Tháp
-# reports list several documents with members and public per document); the group header names the
-# document.
+# Seeded by: year-end summaries of the study of several resolutions (Tây Ninh #11, Đức Linh #10 list
+# members and public per document); no published table found, the group header names the document.
 
 def _side_by_side(world: _World, commune: _Commune, st: _Style, h: int, truth: _Truth) -> list[_Table]:
     rng, units = st.rng, commune.units
@@ -899,8 +906,8 @@ def _side_by_side(world: _World, commune: _Commune, st: _Style, h: int, truth: _
 
 
 # -- 3. one combined "biểu tổng hợp" ---------------------------------------------------------------
-# Seeded by: the Tân Thanh 2015 article (one ward summary giving study coverage, organisations' and
-# members' ratings together) and the year-end "biểu tổng hợp" committees attach to their reports.
+# Seeded by: the Tân Thanh 2015 article (sources.md #16: one ward summary giving study coverage,
+# organisations' and members' ratings together); no published "biểu tổng hợp" found.
 
 def _combined(world: _World, commune: _Commune, st: _Style, h: int, truth: _Truth) -> list[_Table]:
     rng, units, y = st.rng, commune.units, world.year
@@ -967,8 +974,8 @@ def _combined(world: _World, commune: _Commune, st: _Style, h: int, truth: _Trut
 
 
 # -- 4. unit ratings marked with x ----------------------------------------------------------------
-# Seeded by: the level-by-level tables of the BTCTW result reports (xaydungdang 2011: "trong sạch,
-# vững mạnh … tiêu biểu … hoàn thành tốt nhiệm vụ … yếu kém") and of HD 16/21-HD/BTCTW (four levels
+# Seeded by: the tick columns of Mẫu 03/04-HD KĐ.ĐG (sources.md #3, #4), the level-by-level BTCTW result
+# report (#5: "trong sạch, vững mạnh … tiêu biểu … yếu kém") and HD 16/21-HD/BTCTW (#2, four levels
 # "Hoàn thành xuất sắc / tốt / hoàn thành / không hoàn thành nhiệm vụ").
 
 def _unit_x(world: _World, commune: _Commune, st: _Style, h: int, truth: _Truth) -> list[_Table]:
@@ -995,7 +1002,8 @@ def _unit_x(world: _World, commune: _Commune, st: _Style, h: int, truth: _Truth)
 
 
 # -- unit ratings with a label column (the ordinary per-table sheet) -------------------------------
-# Seeded by: Phiếu/Mẫu 03-HD KĐ.ĐG (2018) and the committees' lists of chi bộ with their level.
+# Seeded by: Mẫu 03-HD KĐ.ĐG 2018 ("Đề nghị xếp loại mức chất lượng", sources.md #3), HD 20/2008 and
+# HD 16/2018 level wording (#1, #2).
 
 def _unit_label(world: _World, commune: _Commune, st: _Style, h: int, truth: _Truth) -> list[_Table]:
     rng, units, y = st.rng, commune.units, world.year
@@ -1022,7 +1030,7 @@ def _unit_label(world: _World, commune: _Commune, st: _Style, h: int, truth: _Tr
 
 # -- 5. member ratings as SL | % pairs -----------------------------------------------------------
 # Seeded by: the result reports that give each level as a count and a share of members assessed
-# (Đồng Tháp 2012/2013, Gia Lai 2015, Tân Yên 2015: "6.659 assessed … 112 not assessed").
+# (Đồng Tháp 2012, sources.md #6; Gia Lai 2015 #15; Tân Yên 2015 "112 not assessed", #16).
 
 def _member_pairs(world: _World, commune: _Commune, st: _Style, h: int, truth: _Truth) -> list[_Table]:
     rng, units, y = st.rng, commune.units, world.year
@@ -1156,6 +1164,10 @@ def _build_tables(layout: str, world: _World, commune: _Commune, st: _Style, h: 
         return _per_campaign(world, commune, st, h, truth, one_sheet)
     return _SIMPLE[layout](world, commune, st, h, truth)
 
+
+# -- 7. one workbook per grassroots committee ------------------------------------------------------
+# Seeded by: per-ward rates reported separately (Cửa Lò, sources.md #12) and the commune papers'
+# title rows (La Bằng, #9): each committee sends its own file, in its own layout.
 
 def _form(index: int, layout: str, carrier: str, variant: int, seed: int) -> Form:
     rng = random.Random(f"{seed}/{layout}/{carrier}/{variant}")
