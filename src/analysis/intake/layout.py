@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 
 from analysis import ratings
 from analysis.intake import headers
 from analysis.intake.readers import Grid
-from analysis.text import fold, parse_vi_number
+from analysis.text import fold, is_blank, parse_vi_number
 
 #: How many top rows may hold titles and the header.
 HEADER_SEARCH_ROWS = 25
@@ -37,6 +37,7 @@ class Column:
         member_level: The member rating level the header names in the sheet's year, if any.
         unit_level: The unit rating level the header names in the sheet's year, if any.
         pinned: Whether ``mapping.yaml`` decided the field.
+        texts: The header cells, top to bottom.
     """
 
     index: int
@@ -46,6 +47,7 @@ class Column:
     member_level: ratings.Level | None = None
     unit_level: ratings.Level | None = None
     pinned: bool = False
+    texts: tuple[str, ...] = ()
 
     @property
     def understood(self) -> bool:
@@ -56,6 +58,13 @@ class Column:
     def campaign_text(self) -> str:
         """Words of the header that name no concept (a campaign named in a group cell)."""
         return self.concepts.rest
+
+    def campaign(self, campaign_of: Callable[[str], str | None]) -> str | None:
+        """The campaign a cell of the header names ("Nghị quyết Trung ương 4 khóa XII" over
+        "Tham gia"), top cell first; None when the header has no free words or names none."""
+        if not self.campaign_text:
+            return None
+        return next((cid for cid in map(campaign_of, self.texts) if cid is not None), None)
 
 
 @dataclass
@@ -83,8 +92,9 @@ class Header:
     @property
     def score(self) -> int:
         """Distinct meanings recognised (a field under two campaign groups counts twice)."""
-        return len({(c.field, c.member_level, c.unit_level, c.campaign_text if c.field else "")
-                     for c in self.columns.values() if c.understood})
+        return len({(c.field, c.member_level, c.unit_level,
+                     c.campaign_text if c.field in STUDY_FIELDS + MEMBERSHIP_FIELDS else "")
+                    for c in self.columns.values() if c.understood})
 
     def column_of(self, name: str) -> int | None:
         """Column index of a canonical field, or None."""
@@ -163,6 +173,11 @@ def _levels(stack: list[str], year: int | None) -> tuple[ratings.Level | None, r
 
 
 def _column(c: int, stack: list[str], year: int | None, pinned: str | None) -> Column:
+    col = _meaning(c, stack, year, pinned)
+    return replace(col, texts=tuple(stack))
+
+
+def _meaning(c: int, stack: list[str], year: int | None, pinned: str | None) -> Column:
     label = " / ".join(stack)
     concepts = headers.read_stack(stack)
     if pinned is not None:
@@ -351,6 +366,11 @@ def column_letter(c: int) -> str:
     return out
 
 
+def reported(entry: dict, reason: str) -> dict:
+    """A column's accounting entry turned into ``reported`` with its reason."""
+    return {"column": entry["column"], "header": entry["header"], "status": "reported", "reason": reason}
+
+
 def column_index(letter: str) -> int:
     """0-based index of an Excel column letter (inverse of :func:`column_letter`).
 
@@ -448,10 +468,9 @@ def plan_sheet(grid: Grid, header: Header, campaign_of: Callable[[str], str | No
         elif fld in ROW_FIELDS:
             place(row_cols, c, fld)
         elif fld in STUDY_FIELDS:
-            campaign = campaign_of(col.campaign_text) if col.campaign_text else None
-            place(groups.setdefault(campaign, {}), c, fld)
+            place(groups.setdefault(col.campaign(campaign_of), {}), c, fld)
         elif fld in MEMBERSHIP_FIELDS:
-            campaign = campaign_of(col.campaign_text) if col.campaign_text else None
+            campaign = col.campaign(campaign_of)
             place(membership if campaign is None else groups.setdefault(campaign, {}), c, fld)
         elif fld in UNIT_RATING_FIELDS:
             place(unit_rating, c, fld)
@@ -459,6 +478,10 @@ def plan_sheet(grid: Grid, header: Header, campaign_of: Callable[[str], str | No
             place(member_rating, c, fld)
         else:
             account(c, "reported", reason=f"trường '{fld}' không thuộc bảng nào")
+    # an empty level column follows the others (nobody in "Yếu kém" this year)
+    kinds = {kind for _, _, kind in level_cols if kind != "empty"}
+    lone = kinds.pop() if len(kinds) == 1 else "numbers"
+    level_cols = [(c, col, lone if kind == "empty" else kind) for c, col, kind in level_cols]
     marks = [(c, col) for c, col, kind in level_cols if kind == "marks"]
     counts = [(c, col) for c, col, kind in level_cols if kind != "marks"]
     unit_levels: dict[int, ratings.Level] = {}
@@ -506,7 +529,8 @@ def plan_sheet(grid: Grid, header: Header, campaign_of: Callable[[str], str | No
                                                "thành 0")
             continue
         own = {f: c for f, c in fields.items() if f in MEMBERSHIP_FIELDS}
-        part("study_participation", {**(own or membership), **fields}, campaign=campaign)
+        base = membership if "members_total" in membership else {}
+        part("study_participation", {**(own or base), **fields}, campaign=campaign)
         if "members_total" in own:
             part("membership", own, corroborating=True)
     if unit_rating.get("rating_label") is not None or unit_levels:
@@ -527,6 +551,10 @@ def plan_sheet(grid: Grid, header: Header, campaign_of: Callable[[str], str | No
     if parts:
         for c in row_cols.values():
             account(c, "mapped", field=header.columns[c].field or "")
+    numbering = {c for r in range(header.first_row, header.last_row + 1) for c, v in enumerate(grid.rows[r])
+                 if not is_blank(v)} - set(header.columns)
+    for c in sorted(numbering - used):
+        account(c, "set_aside", rule="numbering")
     for c in sorted(used | set(header.columns)):
         if c not in acc:
             col = header.columns.get(c)

@@ -419,7 +419,8 @@ class _Run:
     seen_keys: dict[tuple, str] = field(default_factory=dict)
     #: (table, year or campaign id) -> (unit ids with figures from a member register, its file)
     register_units: dict[tuple[str, object], tuple[frozenset[str], str]] = field(default_factory=dict)
-    #: Members' totals read beside other figures: (record, where, file, sheet, row), see layout.Part
+    #: Members' totals read beside other figures: (the fields the form states, where, file, sheet,
+    #: row), see layout.Part
     corroborating: list[tuple[dict, str, str, str, int]] = field(default_factory=list)
 
 
@@ -559,12 +560,12 @@ def _settle_corroborating(run: _Run) -> None:
     for rec, at, rel, sheet, row_number in run.corroborating:
         key = (rec["unit_id"], rec["year"])
         if key not in given:
-            given[key], where[key] = rec, at
-            run.staged["membership"].append(rec)
+            full = {"members_exempt": 0, **rec}  # a form without the exempt column says none, as a membership sheet
+            given[key], where[key] = full, at
+            run.staged["membership"].append(full)
             continue
         other = given[key]
-        diffs = [f for f in ("members_total", "members_exempt") if rec.get(f) != other.get(f)
-                 and not (f == "members_exempt" and not rec.get(f) and not other.get(f))]
+        diffs = [f for f in ("members_total", "members_exempt") if f in rec and rec[f] != other.get(f)]
         if diffs:
             shown = ", ".join(f"{f} {rec.get(f)} ≠ {other.get(f)}" for f in diffs)
             run.findings.append({
@@ -1101,14 +1102,14 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict:
         if why:
             for c in part.header.fields:
                 if part.header.fields[c] not in layout.ROW_FIELDS:
-                    plan.accounting[c].update(status="reported", reason=why)
+                    plan.accounting[c] = layout.reported(plan.accounting[c], why)
             continue
         staged.append((part, campaign_id))
     if all(p.corroborating for p, _ in staged):  # members' totals alone do not make a study sheet
         for part, _ in staged:
             for c, f in part.header.fields.items():
                 if f not in layout.ROW_FIELDS:
-                    plan.accounting[c].update(status="reported", reason="chỉ đọc được tổng số đảng viên")
+                    plan.accounting[c] = layout.reported(plan.accounting[c], "chỉ đọc được tổng số đảng viên")
         staged = []
     _account_columns(run, entry, plan, rel, grid, main_year, scope)
     if not staged:
@@ -1187,7 +1188,8 @@ def _admit(run: _Run, res: SheetResult, part: layout.Part, rel: str, sheet: str,
     for row_number, recs in by_row.items():
         first = recs[0]
         if part.corroborating:
-            run.corroborating.append((first, f"{where} dòng {row_number}", rel, sheet, row_number))
+            stated = {k: v for k, v in first.items() if k in set(part.header.fields.values()) | {"unit_id", "year"}}
+            run.corroborating.append((stated, f"{where} dòng {row_number}", rel, sheet, row_number))
             kept.add(row_number)
             continue
         slot = ("study_participation", first["campaign_id"]) if table == "study_participation" \

@@ -1397,7 +1397,10 @@ def sniff_delimiter(sample: str, default: str = ",") -> str:
 
     best, best_score = default, (0, 0)
     for delimiter in CSV_DELIMITERS:
-        rows = list(csv.reader(io.StringIO(sample), delimiter=delimiter))[:500]
+        try:  # newline="" as csv wants: a lone "\r" inside a field is data, not an error
+            rows = list(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter))[:500]
+        except csv.Error:
+            continue
         counts = [len(r) for r in rows if any(f.strip() for f in r)]
         if len(counts) > 1:
             counts = counts[:-1] if len(sample) >= 20000 else counts
