@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -61,6 +62,113 @@ def test_completeness_respects_the_scope() -> None:
     ms = _membership([("a", 2014, 10, 0)])
     scope = checks.Scope(years=(2014,), units={2014: frozenset({"a"})})
     assert checks.completeness_findings(_units(), {"membership": ms}, None, {"membership": {2014}}, scope) == []
+
+
+def _ward_tree() -> pd.DataFrame:
+    """A district (d) over two wards (w1: chi bộ c1, c2; w2: chi bộ c3)."""
+    return pd.DataFrame({
+        "unit_id": pd.array(["d", "w1", "c1", "c2", "w2", "c3"], dtype="string"),
+        "unit_name": pd.array(["D", "W1", "C1", "C2", "W2", "C3"], dtype="string"),
+        "parent_id": pd.array([None, "d", "w1", "w1", "d", "w2"], dtype="string"),
+        "unit_level": pd.array(["cap_tren", "co_so", "chi_bo", "chi_bo", "co_so", "chi_bo"], dtype="string"),
+        "unit_kind": pd.array(["khac"] * 6, dtype="string"),
+        "valid_from_year": pd.array([2010] * 6, dtype="Int64"),
+        "valid_to_year": pd.array([None] * 6, dtype="Int64"),
+    })
+
+
+def _rated(*unit_ids: str, year: int = 2020) -> pd.DataFrame:
+    return pd.DataFrame({"unit_id": pd.array(list(unit_ids), dtype="string"),
+                         "year": pd.array([year] * len(unit_ids), dtype="Int64")})
+
+
+def _ratings_completeness(rated: pd.DataFrame, scope: checks.Scope) -> list[tuple[str, str, list[str]]]:
+    out = checks.completeness_findings(_ward_tree(), {"unit_ratings": rated}, None, {"unit_ratings": {2020}}, scope)
+    return [(f["check"], f["severity"], f["unit_ids"]) for f in out]
+
+
+def _subtree_scope(*unit_ids: str) -> checks.Scope:
+    return checks.Scope(years=(2020,), units={2020: frozenset(unit_ids)})
+
+
+def test_a_units_own_rating_is_not_demanded_by_its_own_run() -> None:
+    # the district decides the ward's rating; the ward decides its chi bộ's
+    rated = _rated("c1", "c2")
+    assert _ratings_completeness(rated, _subtree_scope("w1", "c1", "c2")) == []
+    assert _ratings_completeness(rated, _subtree_scope("c1")) == []
+    assert _ratings_completeness(_rated("c1"), _subtree_scope("w1", "c1", "c2")) == [
+        ("cross.completeness", "critical", ["c2"])]
+
+
+def test_the_level_above_is_demanded_the_ratings_it_decides() -> None:
+    everyone = _subtree_scope("d", "w1", "c1", "c2", "w2", "c3")
+    assert _ratings_completeness(_rated("c1", "c2", "c3", "w2"), everyone) == [
+        ("cross.completeness", "critical", ["w1"])]
+    assert _ratings_completeness(_rated("c1", "c2", "c3"), everyone) == [
+        ("cross.completeness", "critical", ["w1", "w2"])]
+
+
+def test_unscoped_a_top_committee_that_decided_nothing_that_year_is_a_warning() -> None:
+    out = checks.completeness_findings(_ward_tree(), {"unit_ratings": _rated("c1", "c2", "c3")}, None,
+                                       {"unit_ratings": {2020}}, ALL)
+    assert [(f["check"], f["severity"], f["unit_ids"], f["values"]["decided_by"]) for f in out] == [
+        ("cross.completeness_above", "warning", ["w1", "w2"], "d")]
+    # once the folder holds one of its decisions, the others are missing: critical
+    assert _ratings_completeness(_rated("c1", "c2", "c3", "w2"), ALL) == [("cross.completeness", "critical", ["w1"])]
+    # a ward committee's decisions are never softened (it is not the top of the folder)
+    assert _ratings_completeness(_rated("c1", "w1", "w2"), ALL) == [("cross.completeness", "critical", ["c2", "c3"])]
+
+
+def test_unscoped_a_unit_without_a_committee_in_the_folder_is_not_demanded_a_rating() -> None:
+    units = _ward_tree()
+    units = units[units["unit_id"].isin(["w1", "c1", "c2"])].assign(
+        parent_id=pd.array([None, "w1", "w1"], dtype="string"))
+    out = checks.completeness_findings(units, {"unit_ratings": _rated("c1", "c2")}, None, {"unit_ratings": {2020}}, ALL)
+    assert out == []
+
+
+def test_campaigns_are_checked_in_the_years_the_folder_has_data() -> None:
+    camps = pd.DataFrame({"campaign_id": pd.array(["2014-01", "2020-01"], dtype="string"),
+                          "year": pd.array([2014, 2020], dtype="Int64")})
+    sp = pd.DataFrame({"unit_id": pd.array(["c1", "c2", "c3"], dtype="string"),
+                       "campaign_id": pd.array(["2020-01"] * 3, dtype="string")})
+    ms = _membership([("c1", 2020, 10, 0), ("c2", 2020, 10, 0), ("c3", 2020, 10, 0)])
+    facts = {"study_participation": sp, "membership": ms}
+    assert checks.completeness_findings(_ward_tree(), facts, camps, {"membership": {2020},
+                                                                      "study_participation": {2020}}, ALL) == []
+    out = checks.completeness_findings(_ward_tree(), facts, camps, {"membership": {2014, 2020},
+                                                                     "study_participation": {2020}}, ALL)
+    assert [(f["table"], f["values"]["campaign_id"], f["unit_ids"]) for f in out] == [
+        ("membership", None, ["c1", "c2", "c3"]), ("study_participation", "2014-01", ["c1", "c2", "c3"])]
+
+
+def test_parent_codes_follow_the_tree_of_each_year() -> None:
+    units = _units()
+    uy = checks.UnitYears(units)
+    ids = list(uy.ids)
+    assert [ids[p] if p >= 0 else None for p in uy.parent_codes(2014)] == [None if u == "r" else "r" for u in ids]
+    assert uy.parent_codes(2015)[ids.index("c")] == -1  # c is not active in 2015
+
+
+@pytest.mark.parametrize(("unit_ids", "year", "scope", "kept"), [
+    (["w1"], 2014, checks.Scope(), True),
+    ([], None, checks.Scope(), True),
+    ([], 2014, checks.Scope(years=(2014,)), True),  # no --unit: a finding of nobody is shown
+    ([], 2014, checks.Scope(years=(2014,), units={2014: frozenset({"w1", "c1"})}), False),
+    (["w1"], 2014, checks.Scope(years=(2014,), units={2014: frozenset({"w1", "c1"})}), True),
+    (["c1"], 2014, checks.Scope(years=(2014,), units={2014: frozenset({"w1", "c1"})}), True),
+    (["w2"], 2014, checks.Scope(years=(2014,), units={2014: frozenset({"w1", "c1"})}), False),  # a sibling
+    (["w1"], 2014, checks.Scope(years=(2014,), units={2014: frozenset({"c1"})}), False),  # the parent
+    (["w1"], 2020, checks.Scope(years=(2014,), units={2014: frozenset({"w1", "c1"})}), False),  # another year
+    (["w1"], 2020, checks.Scope(years=(2020,)), True),
+    (["w1"], 2014, checks.Scope(years=(2020,)), False),
+    (["w1"], None, checks.Scope(years=(2014,), units={2014: frozenset({"w1"})}), True),  # year unknown
+    (["w1"], 2011, checks.Scope(units={2014: frozenset({"w1"})}), True),  # --unit without --year: any year
+])
+def test_which_intake_entries_a_run_reports(unit_ids, year, scope, kept) -> None:
+    from analysis.quality.gate import intake_in_scope
+
+    assert intake_in_scope(unit_ids, year, scope) is kept
 
 
 def test_unknown_inactive_and_non_leaf_units() -> None:
