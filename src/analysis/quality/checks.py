@@ -15,7 +15,11 @@ check                                       severity  what
 ``cross.facts_not_leaf``                    critical  counts stored at a unit that has active sub-units
 ``cross.campaign_unknown``                  critical  study row of a campaign not in ``campaigns``
 ``cross.completeness``                      critical  an active leaf unit did not report a table (rate
-                                                      and missing units listed)
+                                                      and missing units listed); a rating is demanded
+                                                      when the committee deciding it is in the run
+``cross.completeness_above``                warning   run without ``--unit``: no rating that a top
+                                                      committee of the folder decides, in a year it
+                                                      decided none (a ward's own folder)
 ``cross.member_ratings_sum``                critical  Σ level counts + not assessed ≠ members − exempt
 ``cross.member_ratings_without_membership`` critical  member ratings with no membership row
 ``cross.not_assessed_varies``               critical  members_not_assessed differs between level rows

@@ -15,7 +15,8 @@ What runs (severities: see ``src/analysis/quality/README.md``):
    level 1, member quota (:mod:`analysis.quality.checks`);
 3. over-time checks (warnings) — consistency with the three previous years, sibling outliers;
 4. rows intake quarantined and its findings (stated totals or percentages that disagree with the
-   counts, scores outside their level's band) from the manifest.
+   counts, scores outside their level's band) from the manifest, each in the scopes of the units
+   it names and of its year (:func:`intake_in_scope`).
 
 Engines: a full run validates the suites with Great Expectations (``engine="ge"``); a run
 restricted with ``unit``/``year`` (one dashboard) uses the built-in evaluator of the same JSON
@@ -889,10 +890,11 @@ def intake_in_scope(unit_ids: Iterable[str], year: int | None, scope: checks.Sco
     unknown, the committee whose sheet it is) and its year (None when unknown). It concerns the
     scope when one of its units is among the scope's units — the unit the run is scoped to and
     its subtree, never its parent or siblings: a ward's totals row is the ward's and its district's
-    problem, not the neighbouring ward's nor each chi bộ's — in the entry's year when the run is
-    restricted to years, else in any year; and, in a run restricted to years, when its year is one
-    of them (an entry of unknown year is kept). An entry naming no unit concerns only runs without
-    ``--unit``: nothing says whose it is, and it must not fail every other unit's dashboard.
+    problem, not the neighbouring ward's nor each chi bộ's — in the entry's year when ``scope``
+    has years, else in any year; and, when ``scope`` has years, when its year is one of them (an
+    entry of unknown year is kept). An entry naming no unit concerns only runs without ``--unit``:
+    nothing says whose it is, and it must not fail every other unit's dashboard. (The gate passes a
+    run with ``--unit`` and no ``--year`` a scope without years: every year of the unit is its.)
 
     Example:
         >>> ward = checks.Scope(years=(2014,), units={2014: frozenset({"tt", "tt-1"})})
