@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
+import time
 import traceback
 import uuid
 from collections import Counter, defaultdict
@@ -187,6 +189,9 @@ def _results_dir() -> Path:
     parent = Path(os.environ.get("FORMGEN_DIR") or Path(tempfile.gettempdir()) / "hoctap-formgen")
     folder = parent / run
     folder.mkdir(parents=True, exist_ok=True)
+    for old in parent.iterdir():  # sessions of more than two days ago
+        if old != folder and old.is_dir() and time.time() - old.stat().st_mtime > 2 * 86400:
+            shutil.rmtree(old, ignore_errors=True)
     return folder
 
 

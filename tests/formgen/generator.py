@@ -89,7 +89,7 @@ ONE_PUBLIC_VISITS = ("Số lượt quần chúng tham gia", "Lượt QC tham gia
 ONE_PUBLIC_PCT = ("Tỷ lệ quần chúng (%)", "% QC tham gia", "TL quần chúng")
 # rating levels per scheme: (code, spellings); spellings from the scheme texts and real forms
 UNIT_LEVELS_2008 = (
-    ("tsvm", ("Trong sạch, vững mạnh", "Trong sạch vững mạnh", "TSVM", "TS, VM")),
+    ("tsvm", ("Trong sạch, vững mạnh", "Trong sạch vững mạnh", "TSVM", "TRONG SẠCH, VỮNG MẠNH")),
     ("httnv", ("Hoàn thành tốt nhiệm vụ", "HTTNV", "Hoàn thành tốt NV", "HT tốt NV")),
     ("htnv", ("Hoàn thành nhiệm vụ", "HTNV", "Hoàn thành NV")),
     ("yeu-kem", ("Yếu kém", "YK", "Yếu, kém")),
@@ -816,7 +816,7 @@ def _study_cols(units: list[_Unit], camp: _Campaign, shp: _StudyShape, st: _Styl
     cols.append(_Col(path(members, _unit_suffix(st, rng.choice(ATTENDED)), _unit_suffix(st, rng.choice(ONE_ATTENDED))),
                      [st.n(a) for a in att], st.n(sum_att)))
     if shp.members_pct and with_members_base:
-        cols.append(_Col(path(members, rng.choice(PCT), rng.choice(ONE_MEMBERS_PCT)),
+        cols.append(_Col(path(members, _unit_suffix(st, rng.choice(PCT), pct=True), rng.choice(ONE_MEMBERS_PCT)),
                          [st.p(a, e) for a, e in zip(att, elig, strict=True)], st.p(sum_att, sum_elig), is_pct=True))
     if shp.target:
         cols.append(_Col(path(public, rng.choice(PUBLIC_TARGET), rng.choice(ONE_PUBLIC_TARGET)),
@@ -829,7 +829,7 @@ def _study_cols(units: list[_Unit], camp: _Campaign, shp: _StudyShape, st: _Styl
         cols.append(_Col(path(public, measure, one), [st.n(p, zero_ok=zero_ok) for p in pat],
                          st.n(sum_pat, zero_ok=zero_ok)))
     if shp.public_pct:
-        cols.append(_Col(path(public, rng.choice(PCT), rng.choice(ONE_PUBLIC_PCT)),
+        cols.append(_Col(path(public, _unit_suffix(st, rng.choice(PCT), pct=True), rng.choice(ONE_PUBLIC_PCT)),
                          [st.p(p, t) for p, t in zip(pat, tgt, strict=True)], st.p(sum_pat, sum_tgt), is_pct=True))
     return cols
 
