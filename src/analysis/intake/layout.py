@@ -279,7 +279,26 @@ def detect_header(grid: Grid, year: int | None, overrides: dict[str, str] | None
                 continue
             if best is None or (h.score, best.last_row - best.first_row) > (best.score, h.last_row - h.first_row):
                 best = h
-    return best
+    return _extend_down(rows, best, year, folded) if best is not None else None
+
+
+def _extend_down(rows: _Rows, header: Header, year: int | None, overrides: dict[str, str]) -> Header:
+    """Take the rows right under a header into it while they read as header cells: text only,
+    nothing in the unit column, and the header still reads as well (a sub-header row whose
+    merges were lost in a CSV export, "(người)" under the labels). A body row always names its unit."""
+    unit_cols = [c for c, f in header.fields.items() if f in UNIT_FIELDS]
+    while header.last_row + 1 - header.first_row < max(HEADER_HEIGHTS):
+        r = header.last_row + 1
+        row = rows.grid.rows[r] if r < len(rows.grid.rows) else []
+        cells = [v for v in row if not is_blank(v)]
+        if not cells or any(_looks_numeric(v) or is_mark(v) for v in cells) or rows.is_numbering(r) \
+                or any(c < len(row) and not is_blank(row[c]) for c in unit_cols):
+            return header
+        taller = _build(rows, header.first_row, r - header.first_row + 1, year, overrides)
+        if taller.score < header.score or not any(f in taller.fields.values() for f in UNIT_FIELDS):
+            return header
+        header = taller
+    return header
 
 
 #: Fields a study part holds (per campaign).

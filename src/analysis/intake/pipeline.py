@@ -331,7 +331,7 @@ def find_campaign(campaigns: pd.DataFrame, year: int, text: str) -> tuple[str | 
     folded = f" {fold(text)} "
     for col in ("campaign_id", "document_code", "title"):
         hits = [r.campaign_id for r in camps.itertuples(index=False)
-                if getattr(r, col) and f" {fold(str(getattr(r, col)))} " in folded]
+                if not is_blank(getattr(r, col)) and f" {fold(str(getattr(r, col)))} " in folded]
         if len(set(hits)) == 1:
             return hits[0], f"khớp {col}"
         if len(set(hits)) > 1 and col != "title":
@@ -560,9 +560,9 @@ def _settle_corroborating(run: _Run) -> None:
     for rec, at, rel, sheet, row_number in run.corroborating:
         key = (rec["unit_id"], rec["year"])
         if key not in given:
-            full = {"members_exempt": 0, **rec}  # a form without the exempt column says none, as a membership sheet
-            given[key], where[key] = full, at
-            run.staged["membership"].append(full)
+            if "members_exempt" in rec:  # a total without the exempt count beside it is no denominator
+                given[key], where[key] = rec, at
+                run.staged["membership"].append(rec)
             continue
         other = given[key]
         diffs = [f for f in ("members_total", "members_exempt") if f in rec and rec[f] != other.get(f)]
