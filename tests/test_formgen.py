@@ -89,42 +89,48 @@ def ingested_rows(tables: dict[str, pd.DataFrame], name: str) -> set[tuple]:
     return rows
 
 
-def _truth_rows(form: Form, name: str) -> set[tuple]:
-    rows = form.truth[name]
+def _drop_zero_levels(name: str, rows: set[tuple]) -> set[tuple]:
     return {r for r in rows if r[4] != 0} if name == "member_ratings" else rows
 
 
 def differences(form: Form, tables: dict[str, pd.DataFrame]) -> list[str]:
-    """Readable differences between the ingested tables and the truth (empty: all equal)."""
+    """Readable differences between the ingested tables and the truth (empty: all equal).
+
+    Every row of ``form.truth`` must be there; a row of ``form.optional`` may be absent but, when
+    present, must be exactly that row; any other row is a misread.
+    """
     out = []
     for name, cols in COMPARED.items():
-        got, want = ingested_rows(tables, name), _truth_rows(form, name)
         k = KEYS[name]
-        if name in form.optional:  # may be absent, in part or whole; what is there must be true
-            bad = got - want
-            if not bad:
-                continue
-            bad_keys = {r[:k] for r in bad}
-            got, want = bad, {r for r in want if r[:k] in bad_keys}
-        elif got == want:
-            continue
-        g = {r[:k]: r for r in got}
-        w = {r[:k]: r for r in want}
+        got = ingested_rows(tables, name)
+        required = _drop_zero_levels(name, form.truth[name])
+        allowed = {r[:k]: r for r in _drop_zero_levels(name, form.optional.get(name, set()))}
+        allowed.update({r[:k]: r for r in required})
+        g: dict[tuple, tuple] = {}
+        duplicated = 0
+        for r in got:
+            duplicated += r[:k] in g
+            g[r[:k]] = r
         changed = []
-        for key in sorted(set(g) & set(w), key=str):
-            if g[key] != w[key]:
-                fields = [f"{c} {g[key][i]!r}≠{w[key][i]!r}" for i, c in enumerate(cols) if g[key][i] != w[key][i]]
+        for key in sorted(set(g) & set(allowed), key=str):
+            if g[key] != allowed[key]:
+                fields = [f"{c} {g[key][i]!r}≠{allowed[key][i]!r}" for i, c in enumerate(cols)
+                          if g[key][i] != allowed[key][i]]
                 changed.append(f"{'/'.join(map(str, key))}: {', '.join(fields)}")
-        missing = sorted(set(w) - set(g), key=str)
-        extra = sorted(set(g) - set(w), key=str)
+        missing = sorted({r[:k] for r in required} - set(g), key=str)
+        extra = sorted(set(g) - set(allowed), key=str)
         parts = []
         if changed:
             parts.append(f"{len(changed)} row(s) misread, e.g. " + "; ".join(changed[:3]))
         if missing:
-            parts.append(f"{len(missing)} row(s) missing of {len(w)}, e.g. {'/'.join(map(str, missing[0]))}")
+            parts.append(f"{len(missing)} row(s) missing of {len(required)}, e.g. {'/'.join(map(str, missing[0]))}")
         if extra:
             parts.append(f"{len(extra)} extra row(s), e.g. {g[extra[0]]}")
-        out.append(f"{name}{' (optional)' if name in form.optional else ''}: " + " | ".join(parts))
+        if duplicated:
+            parts.append(f"{duplicated} key(s) given twice")
+        if parts:
+            optional = " (rows the form states only in part)" if not required and allowed else ""
+            out.append(f"{name}{optional}: " + " | ".join(parts))
     return out
 
 

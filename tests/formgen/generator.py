@@ -250,9 +250,9 @@ class Form:
         files: Path relative to the raw folder -> sheets.
         units_csv: Text of units.csv.
         campaigns_csv: Text of campaigns.csv.
-        truth: Table -> set of row tuples (columns ``COMPARED[table]``).
-        optional: Tables the form can feed only in part (e.g. a members total in a study sheet
-            without the exempt count): the ingested rows must be a subset of ``truth``.
+        truth: Table -> the row tuples (columns ``COMPARED[table]``) a correct reader gives.
+        optional: Table -> rows a reader may give or not (e.g. a members total in a study sheet
+            beside its exempt count): when given, they must be exactly these.
         features: Short words naming what this form exercises (for the failure report).
         sheets: Per-sheet facts for the column-accounting test.
     """
@@ -267,7 +267,7 @@ class Form:
     units_csv: str
     campaigns_csv: str
     truth: dict[str, set[tuple]]
-    optional: set[str] = field(default_factory=set)
+    optional: dict[str, set[tuple]] = field(default_factory=dict)
     features: list[str] = field(default_factory=list)
     sheets: list[SheetInfo] = field(default_factory=list)
 
@@ -667,30 +667,27 @@ def _titles(world: _World, commune: _Commune, heading: str, rng: random.Random, 
 
 
 class _Truth:
+    """Rows a correct reader must give (``rows``) and rows it may give (``maybe``)."""
+
     def __init__(self) -> None:
         self.rows: dict[str, set[tuple]] = {t: set() for t in COMPARED}
-        self.required: set[str] = set()
-        self.optional: set[str] = set()
+        self.maybe: dict[str, set[tuple]] = {t: set() for t in COMPARED}
 
     def membership(self, u: _Unit, year: int, required: bool = True) -> None:
-        self.rows["membership"].add((u.unit_id, year, u.total, u.exempt))
-        (self.required if required else self.optional).add("membership")
+        (self.rows if required else self.maybe)["membership"].add((u.unit_id, year, u.total, u.exempt))
 
     def study(self, u: _Unit, camp: _Campaign, target: bool, attended: bool, visits: bool) -> None:
         held, att, tgt, p_att = u.study[camp.campaign_id]
         basis = ("attendances" if visits else "persons") if (target or attended) else None
         self.rows["study_participation"].add((u.unit_id, camp.campaign_id, att > 0, att, tgt if target else None,
                                               p_att if attended else None, basis))
-        self.required.add("study_participation")
 
     def unit_rating(self, u: _Unit, year: int) -> None:
         self.rows["unit_ratings"].add((u.unit_id, year, scheme_of(year), u.unit_level, u.exemplary))
-        self.required.add("unit_ratings")
 
     def member_rating(self, u: _Unit, year: int) -> None:
         for code, n in u.member_counts.items():
             self.rows["member_ratings"].add((u.unit_id, year, scheme_of(year), code, n, u.not_assessed))
-        self.required.add("member_ratings")
 
 
 def _stt_name(units: list[_Unit], st: _Style, height: int, name_header: str | None = None) -> list[_Col]:
@@ -1216,7 +1213,8 @@ def _form(index: int, layout: str, carrier: str, variant: int, seed: int) -> For
                         f"group={st.group},numbering={st.numbering},noise={st.noise},names={st.name_style}")
     form_id = f"{layout}/{_SPLIT[h]}/{carrier}/{encoding}/{index:03d}"
     return Form(form_id, layout, _SPLIT[h], carrier, encoding, year, files, world.units_csv(), world.campaigns_csv(),
-                {t: set(rows) for t, rows in truth.rows.items()}, truth.optional - truth.required, features, sheets)
+                {t: set(rows) for t, rows in truth.rows.items()},
+                {t: rows - truth.rows[t] for t, rows in truth.maybe.items()}, features, sheets)
 
 
 def _merge_repeated_names(spec: SheetSpec, first_body: int, end: int) -> None:
