@@ -321,7 +321,8 @@ def set_aside_entries(source: Source, local: np.ndarray, codes: np.ndarray, valu
     for (code, value, unit, ex), grp in frame.groupby(["code", "value", "unit", "exempt"], sort=True):
         pos = grp["pos"].to_numpy()
         rows = source.row_number(pos)
-        sample = source.table.select(columns).take(pa.array(pos[:SAMPLE_SIZE])).to_pylist()
+        # row by row: a take on the whole (chunked) table would copy it
+        sample = [{c: source.table.column(c)[int(p)].as_py() for c in columns} for p in pos[:SAMPLE_SIZE]]
         member_ids = [None if r.get("member_id") is None else str(r["member_id"]) for r in sample]
         raw: dict[str, object] = {"set_aside": value_field, value_field: value or None, "unit_id": unit or None,
                                   "year": int(year), "counted_as_exempt": bool(ex), "rows": int(len(pos)),
