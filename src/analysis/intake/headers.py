@@ -20,11 +20,14 @@ from importlib import resources
 
 from analysis.text import fold
 
-#: Measures that only say "a number of": any other measure named in the stack wins over them.
-WEAK_MEASURES = ("count",)
+#: Measures that say little: "a number of" (weakest), "học tập" (attended, unless a cell under it
+#: says what is counted: "Kết quả học tập / Đảng viên / SL" is the members' total). Any other
+#: measure named in the stack wins over them; within one cell the later ranks higher.
+WEAK_MEASURES = ("count", "study")
 #: Prefix of a field in header_fields.csv that sets a column aside on purpose.
 SET_ASIDE = "set_aside:"
 
+_YEAR_PHRASE = re.compile(r"\bnam (19|20)\d\d\b")
 _NUMBERING = re.compile(r"^\(?\s*(\d{1,2}|[a-z])\s*\)?(\s*[=+\-*/x]\s*\(?\s*(\d{1,2}|[a-z])\s*\)?)*$",
                         re.IGNORECASE)
 
@@ -64,6 +67,10 @@ def _longest_phrase() -> int:
     return max(len(p) for p in vocabulary())
 
 
+def _rank(measure: str) -> int:
+    return WEAK_MEASURES.index(measure) if measure in WEAK_MEASURES else len(WEAK_MEASURES)
+
+
 @cache
 def field_rules() -> tuple[tuple[str, str, str], ...]:
     """(subject, measure, field) lines of ``reference/header_fields.csv``, in file order."""
@@ -94,7 +101,8 @@ def read_text(text: str) -> Concepts:
         >>> read_text("Nghị quyết TW 4 khóa XII").rest
         'nghi quyet tw 4 khoa xii'
     """
-    words = fold(text.replace("%", " phan tram ")).split()
+    # "năm 2017" in a group title dates it; "Năm" alone is the year column
+    words = _YEAR_PHRASE.sub(" ", fold(text.replace("%", " phan tram "))).split()
     vocab = vocabulary()
     found: dict[str, str] = {}
     rest: list[str] = []
@@ -104,10 +112,10 @@ def read_text(text: str) -> Concepts:
             hit = vocab.get(tuple(words[i:i + n]))
             if hit is not None:
                 kind, concept = hit
-                if kind == "measure" and found.get("measure") and concept in WEAK_MEASURES:
-                    pass  # "Số ĐV tham gia": the strong measure already read stays
-                elif kind == "measure" and found.get("measure") in WEAK_MEASURES:
-                    found["measure"] = concept
+                if kind == "measure" and found.get("measure"):
+                    # "Số ĐV tham gia", "Số ĐV học tập": the stronger measure of the cell stays
+                    if _rank(concept) > _rank(found["measure"]):
+                        found["measure"] = concept
                 elif kind != "noise":
                     found.setdefault(kind, concept)
                 i += n

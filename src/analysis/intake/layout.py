@@ -161,15 +161,24 @@ def _header_level(text: str, year: int, subject: str) -> ratings.Level | None:
         return None
 
 
-def _levels(stack: list[str], year: int | None) -> tuple[ratings.Level | None, ratings.Level | None]:
-    """The member and unit levels named by the lowest cell of the stack that names one."""
+def _levels(stack: list[str], year: int | None) -> tuple[ratings.Level | None, ratings.Level | None, int]:
+    """The member and unit levels named by the lowest cell of the stack that names one (the cell
+    itself, or its words that are no concept: "HTXSNV (SL)", "ĐV HT tốt NV"), and that cell's
+    position (-1: none)."""
     if year is None:
-        return None, None
-    for text in reversed(stack):
-        member, unit = _header_level(text, year, "member"), _header_level(text, year, "unit")
-        if member is not None or unit is not None:
-            return member, unit
-    return None, None
+        return None, None, -1
+    for k in range(len(stack) - 1, -1, -1):
+        cell = headers.read_text(stack[k])
+        # the words left over name a level only where the cell counts ("HTXSNV (SL)", "ĐV HTNV"),
+        # not where it names a figure of its own ("TSVM tiêu biểu" is the exemplary flag)
+        rest = cell.rest if cell.measure in ("", "pct", *headers.WEAK_MEASURES) else ""
+        for text in (stack[k], rest):
+            if not text:
+                continue
+            member, unit = _header_level(text, year, "member"), _header_level(text, year, "unit")
+            if member is not None or unit is not None:
+                return member, unit, k
+    return None, None, -1
 
 
 def _column(c: int, stack: list[str], year: int | None, pinned: str | None) -> Column:
@@ -183,25 +192,55 @@ def _meaning(c: int, stack: list[str], year: int | None, pinned: str | None) -> 
     if pinned is not None:
         fld = f"{headers.SET_ASIDE}pinned" if pinned in IGNORE_FIELDS else pinned
         return Column(c, label, concepts, fld, pinned=True)
-    member, unit = _levels(stack, year)
+    member, unit, at = _levels(stack, year)
     fld = headers.field_of(concepts)
     if fld is not None and any(lv is not None and lv.is_special for lv in (member, unit)):
         member = unit = None  # "Số ĐV miễn SH" is the exempt count, "Chưa đánh giá" the not assessed
     if member is not None or unit is not None:
         if concepts.measure == "pct":
             return Column(c, label, concepts, f"{headers.SET_ASIDE}level_pct")
-        if fld in ("members_assessed", "members_total") and concepts.measure != "count":
+        below = headers.read_stack(stack[at + 1:]) if at + 1 < len(stack) else headers.Concepts()
+        if below.measure and below.measure not in headers.WEAK_MEASURES:
             member = unit = None  # "Tổng số ĐV được đánh giá" under a level group is not a level
         else:
             return Column(c, label, concepts, None, member, unit)
     return Column(c, label, concepts, fld)
 
 
-def _stack(rows: _Rows, r: int, height: int, c: int) -> list[str]:
-    out: list[str] = []
+def _filled(rows: _Rows, r: int, height: int) -> list[list[str]]:
+    """The header rows' texts, a group row without merges filled rightwards: a group written once
+    over its columns (merges lost in a CSV export, or never drawn) covers the columns after it
+    that have cells below it, up to the next text of that row."""
+    out = []
     for k in range(height):
-        row = rows.group(r + k) if k < height - 1 else rows.plain(r + k)
-        text = row[c]
+        texts = list(rows.group(r + k) if k < height - 1 else rows.plain(r + k))
+        merged_here = any(r0 <= r + k <= r1 and c1 > c0 for r0, c0, r1, c1 in rows.grid.merged)
+        if k < height - 1 and not merged_here:
+            below = [any(rows.plain(r + j)[c] for j in range(k + 1, height)) for c in range(rows.width)]
+            for c in range(1, rows.width):
+                if not texts[c] and texts[c - 1] and below[c] and below[c - 1]:
+                    texts[c] = texts[c - 1]
+        out.append(texts)
+    return out
+
+
+def _rate_of_the_left(col: Column, left: Column | None) -> Column:
+    """A rate that names no subject ("%", "TL") is the rate of the count on its left: of a level
+    (set aside, recomputed), of the public, else of the members."""
+    if col.pinned or col.concepts.measure != "pct" or col.concepts.subject or left is None:
+        return col
+    if left.member_level is not None or left.unit_level is not None or left.field == f"{headers.SET_ASIDE}level_pct":
+        return replace(col, field=f"{headers.SET_ASIDE}level_pct")
+    if left.field in ("public_target", "public_attended"):
+        return replace(col, field="public_pct")
+    return col
+
+
+def _stack(rows: _Rows, r: int, height: int, c: int, filled: list[list[str]] | None = None) -> list[str]:
+    out: list[str] = []
+    filled = filled or _filled(rows, r, height)
+    for k in range(height):
+        text = filled[k][c]
         if k == height - 1 and not text:
             text = rows.group(r + k)[c]  # a cell merged down into the last row
         if text and not headers.is_numbering(text) and (not out or out[-1] != text):
@@ -211,13 +250,15 @@ def _stack(rows: _Rows, r: int, height: int, c: int) -> list[str]:
 
 def _build(rows: _Rows, r: int, height: int, year: int | None, overrides: dict[str, str]) -> Header:
     header = Header(r, r + height - 1, [])
+    filled = _filled(rows, r, height)
     for c in range(rows.width):
-        stack = _stack(rows, r, height, c)
+        stack = _stack(rows, r, height, c, filled)
         label = " / ".join(stack)
         header.labels.append(label)
         if not label:
             continue
         col = _column(c, stack, year, overrides.get(fold(label)) if overrides else None)
+        col = _rate_of_the_left(col, header.columns.get(c - 1))
         header.columns[c] = col
         if col.field and not col.field.startswith(headers.SET_ASIDE) and col.field not in header.fields.values():
             header.fields[c] = col.field
@@ -385,6 +426,24 @@ def column_letter(c: int) -> str:
     return out
 
 
+def fill_merged_down(grid: Grid, header: Header) -> Grid:
+    """The grid with the body cells of row fields (unit name or code, year, campaign) that a merged
+    cell covers filled with its value: "Chi bộ X" merged over its campaigns' rows names each row."""
+    cols = {c for c, f in header.fields.items() if f in ROW_FIELDS}
+    spans = [(r0, c0, r1, c1) for r0, c0, r1, c1 in grid.merged
+             if r1 > r0 and r0 > header.last_row and any(c0 <= c <= c1 for c in cols)]
+    if not spans:
+        return grid
+    rows = [list(r) for r in grid.rows]
+    for r0, c0, r1, _ in spans:
+        value = grid.cell(r0, c0)
+        for r in range(r0 + 1, min(r1 + 1, len(rows))):
+            rows[r] += [None] * (c0 + 1 - len(rows[r]))
+            if is_blank(rows[r][c0]):
+                rows[r][c0] = value
+    return Grid(grid.source_file, grid.sheet, rows, grid.fonts, grid.merged, grid.encoding)
+
+
 def reported(entry: dict, reason: str) -> dict:
     """A column's accounting entry turned into ``reported`` with its reason."""
     return {"column": entry["column"], "header": entry["header"], "status": "reported", "reason": reason}
@@ -428,6 +487,17 @@ def _looks_numeric(v: object) -> bool:
         return parse_vi_number(v) is not None
     except (ValueError, TypeError):
         return False
+
+
+def _empty_kind(c: int, col: Column, level_cols: list[tuple[int, Column, str]]) -> str:
+    """Marks or counts for a level column nobody is in this year ("Yếu kém"): a level of one
+    subject only says which; else it follows the nearest level column that holds something."""
+    if col.unit_level is not None and col.member_level is None:
+        return "marks"
+    if col.member_level is not None and col.unit_level is None:
+        return "numbers"
+    filled = sorted((abs(c - k), k > c, kind) for k, _, kind in level_cols if kind != "empty")
+    return filled[0][2] if filled else "numbers"
 
 
 def body_columns(grid: Grid, header: Header) -> set[int]:
@@ -491,16 +561,16 @@ def plan_sheet(grid: Grid, header: Header, campaign_of: Callable[[str], str | No
         elif fld in MEMBERSHIP_FIELDS:
             campaign = col.campaign(campaign_of)
             place(membership if campaign is None else groups.setdefault(campaign, {}), c, fld)
+        elif fld == "rating_label" and _body_kind(grid, header, c) == "numbers":
+            account(c, "reported", reason="cột kết quả xếp loại chứa số, không phải tên mức xếp loại")
         elif fld in UNIT_RATING_FIELDS:
             place(unit_rating, c, fld)
         elif fld in MEMBER_RATING_FIELDS:
             place(member_rating, c, fld)
         else:
             account(c, "reported", reason=f"trường '{fld}' không thuộc bảng nào")
-    # an empty level column follows the others (nobody in "Yếu kém" this year)
-    kinds = {kind for _, _, kind in level_cols if kind != "empty"}
-    lone = kinds.pop() if len(kinds) == 1 else "numbers"
-    level_cols = [(c, col, lone if kind == "empty" else kind) for c, col, kind in level_cols]
+    level_cols = [(c, col, _empty_kind(c, col, level_cols) if kind == "empty" else kind)
+                  for c, col, kind in level_cols]
     marks = [(c, col) for c, col, kind in level_cols if kind == "marks"]
     counts = [(c, col) for c, col, kind in level_cols if kind != "marks"]
     unit_levels: dict[int, ratings.Level] = {}
@@ -562,6 +632,10 @@ def plan_sheet(grid: Grid, header: Header, campaign_of: Callable[[str], str | No
     else:
         for c in [*member_levels, *member_rating.values()]:
             account(c, "reported", reason="cần ít nhất hai cột số lượng theo mức xếp loại đảng viên")
+    if "members_total" not in membership:  # official + probationary with no total beside them: not read
+        for c, a in list(acc.items()):
+            if a.get("rule") == "breakdown":
+                acc[c] = reported(a, "số đảng viên chính thức/dự bị mà không có cột tổng số")
     if "members_total" in membership:
         part("membership", membership, corroborating=bool(parts))
     elif membership:

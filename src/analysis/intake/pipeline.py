@@ -358,7 +358,8 @@ def find_campaign(campaigns: pd.DataFrame, year: int, text: str) -> tuple[str | 
     scores.sort(reverse=True)
     if scores and scores[0][0] >= 0.8 and (len(scores) == 1 or scores[1][0] < scores[0][0]):
         return scores[0][1], "khớp gần đúng tiêu đề"
-    listing = "; ".join(f"{r.campaign_id} ({r.document_code or r.title})" for r in camps.itertuples(index=False))
+    listing = "; ".join(f"{r.campaign_id} ({r.title if is_blank(r.document_code) else r.document_code})"
+                        for r in camps.itertuples(index=False))
     return None, f"không xác định được đợt học tập năm {year} từ tiêu đề (các đợt: {listing})"
 
 
@@ -1084,6 +1085,7 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict:
         return _skip(entry, "không xác định được năm (thư mục, cột năm hoặc tiêu đề)", body)
     main_year = int(year) if year is not None else column_years[0]
     title = layout.title_text(grid, header)
+    grid = layout.fill_merged_down(grid, header)
     plan, weighed = evidence.apply(grid, layout.plan_sheet(grid, header, lambda text: run.finder(main_year, text)[0]))
     if weighed:
         entry["evidence"] = weighed

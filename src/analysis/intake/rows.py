@@ -185,13 +185,15 @@ def pct_mismatch(stated: object, numerator: float, denominator: float) -> float 
         return None
     if value is None:
         return None
-    if isinstance(stated, float) and value <= 1.0 and numerator <= denominator and numerator / denominator <= 1:
-        # Excel percent format stores 0.964 for 96,4%
-        if abs(value * 100 - 100 * numerator / denominator) < abs(value - 100 * numerator / denominator):
-            value *= 100
     computed = 100.0 * numerator / denominator
-    tolerance = 0.5 * 10 ** (-stated_decimals(stated)) + 1e-9
-    return None if abs(value - computed) <= tolerance else computed
+    decimals = stated_decimals(stated)
+    if abs(value - computed) <= 0.5 * 10 ** -decimals + 1e-9:
+        return None
+    # a rate written as a fraction (an Excel percent cell stores 0,964 for 96,4 %): judged at its
+    # own precision, two places finer once multiplied by 100
+    if 0 <= value <= 1 and abs(value * 100 - computed) <= 0.5 * 10 ** (2 - decimals) + 1e-9:
+        return None
+    return computed
 
 
 def read_year(value: object) -> int | None:
@@ -293,14 +295,21 @@ def stage_sheet(grid: Grid, header: Header, table: str, year: int | None, campai
         "public_target", "public_attended", "members_not_assessed")]
     level_cols = sorted(header.levels.items())
 
+    top_total: int | None = None  # a totals row above the units ("Tổng số" first): checked at the end
+    seen_data = False
     for r in range(header.last_row + 1, len(grid.rows)):
         row = grid.rows[r]
         kind = "note" if after_total and classify_row(row, header) != "blank" else classify_row(row, header)
+        if kind == "total" and not after_total and not seen_data and top_total is None:
+            res.excluded["total"] += 1
+            top_total = r
+            continue
         if kind == "total" and not after_total:
             res.excluded["total"] += 1
             after_total = True
             _check_totals(row, r, cols, level_cols, sums, finding, grid, header)
             continue
+        seen_data = seen_data or kind == "data"
         if kind in ("blank", "note", "total"):
             res.excluded["note" if kind == "total" else kind] += 1
             continue
@@ -347,6 +356,8 @@ def stage_sheet(grid: Grid, header: Header, table: str, year: int | None, campai
         for rec in records:
             res.records.append((r + 1, rec))
         _row_checks(table, row, cols, records, r, finding, m.unit_id, row_year)
+    if top_total is not None:
+        _check_totals(grid.rows[top_total], top_total, cols, level_cols, sums, finding, grid, header)
     return res
 
 

@@ -76,6 +76,20 @@ class UnitMatch:
     candidates: tuple[str, ...] = ()
 
 
+#: Words that open a committee's name and mean the same committee in a title: "Đảng bộ xã X" is
+#: headed "Đảng ủy xã X" or "Ban Chấp hành Đảng bộ xã X" by the committee itself.
+_COMMITTEE_WORDS = ("dang bo", "dang uy")
+
+
+def _committee_aliases(folded: str) -> list[str]:
+    """Other spellings of a committee's folded name by which its own forms head themselves."""
+    for word in _COMMITTEE_WORDS:
+        if folded.startswith(word + " "):
+            rest = folded[len(word) + 1:]
+            return [f"{w} {rest}" for w in _COMMITTEE_WORDS if w != word]
+    return []
+
+
 class UnitMatcher:
     """Looks up units by code or name for a given year and scope."""
 
@@ -124,7 +138,8 @@ class UnitMatcher:
             keys = []
             for uid, folded in zip(active["unit_id"].astype(str), active["folded"], strict=True):
                 if uid in parents:
-                    keys.extend((k, uid) for k in (folded, fold(uid.replace("-", " "))) if k)
+                    keys.extend((k, uid) for k in (folded, fold(uid.replace("-", " ")), *_committee_aliases(folded))
+                                if k)
             self._committees[year] = keys
         return self._committees[year]
 
