@@ -115,7 +115,7 @@ def test_a_column_nobody_understands_is_reported_with_its_pin_and_exit_1(tmp_pat
 def test_a_study_sheet_without_members_attendance_is_never_read_as_zero(tmp_path: Path) -> None:
     raw = raw_folder(tmp_path)
     write_book(raw / "2016" / "tt.xlsx", [Sheet("Học tập", [*TITLES, "Chỉ thị 05-CT/TW, chuyên đề năm 2016"],
-                                                ["STT", "Chi bộ", "Số ĐV học nghị quyết kỳ này", "QC tham gia"],
+                                                ["STT", "Chi bộ", "Tổng số ĐV", "QC tham gia"],
                                                 rows=[[i + 1, n, 20, 7] for i, n in enumerate(TT)])])
     result, out = run(raw, tmp_path)
     assert result.exit_code == 1
