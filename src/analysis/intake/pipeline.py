@@ -1140,7 +1140,7 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict:
         said.update(_finding_key(f) for f in new)
         run.findings.extend(_scoped(new, scope or _common_parent(run.units, sheet_units), "unit_ids"))
     owner = scope or _common_parent(run.units, sheet_units)
-    quarantined.sort(key=lambda q: q["row_number"])
+    quarantined = _one_entry_per_row_and_reason(quarantined)
     run.quarantine.extend(_scoped(quarantined, owner, "unit_id"))
     if column_years:
         entry["years"] = sorted(years_seen)
@@ -1155,6 +1155,19 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict:
                  rows_quarantined=len(row_quarantined - kept_rows),
                  values_quarantined=len([q for q in quarantined if q["row_number"] in kept_rows]))
     return entry
+
+
+def _one_entry_per_row_and_reason(entries: list[dict]) -> list[dict]:
+    """One quarantine entry per row and reason, naming every table whose part set it aside (an
+    unknown unit in a combined sheet is one problem, not one per table), sorted by row."""
+    out: dict[tuple, dict] = {}
+    for e in entries:
+        key = (e["row_number"], e["reason_code"])
+        if key not in out:
+            out[key] = dict(e)
+        elif e["table"] not in out[key]["table"].split(","):
+            out[key]["table"] += f",{e['table']}"
+    return sorted(out.values(), key=lambda q: (q["row_number"], q["reason_code"]))
 
 
 def _part_campaign(run: _Run, part: layout.Part, pins: dict, year: int | None, title: str, sheet: str,
