@@ -30,6 +30,10 @@ MESSAGES = {
                           "{quarantined} dòng cách ly. Kết quả: {out}",
                     "en": "Ingested {files} files: {kept} rows kept, {excluded} totals/notes/blank rows excluded, "
                           "{quarantined} rows quarantined. Output: {out}"},
+    "ingest_columns": {"vi": "{columns} cột không đọc được, {values} giá trị cách ly, {findings} phát hiện — "
+                             "xem manifest.json (column_accounting, findings)",
+                       "en": "{columns} columns not read, {values} values quarantined, {findings} findings — "
+                             "see manifest.json (column_accounting, findings)"},
     "dashboard": {"vi": "Bảng điều khiển: {path}", "en": "Dashboard: {path}"},
 }
 
@@ -166,6 +170,13 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     t = result.manifest["totals"]
     print(_say("ingest_done", args.lang, files=t["files"], kept=t["rows_kept"], excluded=t["rows_excluded"],
                quarantined=t["rows_quarantined"], out=args.out))
+    findings = result.manifest["findings"]
+    if t["columns_reported"] or t["values_quarantined"] or findings:
+        print(_say("ingest_columns", args.lang, columns=t["columns_reported"], values=t["values_quarantined"],
+                   findings=len(findings)))
+    for f in findings:
+        if f["check"] == "unmapped_column" and f.get("severity") == "critical":
+            print(f"  {f['message']}", file=sys.stderr)
     for f in result.manifest["files"]:
         for s in f.get("sheets", []):
             if s["status"] == "skipped":

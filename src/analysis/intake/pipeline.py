@@ -190,7 +190,7 @@ def load_mapping(raw_dir: Path) -> dict[str, dict]:
       ``unit_ratings``, ``member_ratings``);
     * ``year`` — its year (wins over the title and the folder);
     * ``campaign_id`` — its study campaign (a campaign id of ``campaigns.csv``);
-    * ``header_rows`` — the 1-based row(s) of its header: ``6`` or ``[6, 7]`` (no search);
+    * ``header_rows`` — the 1-based row(s) of its header: ``6``, ``[6, 7]`` or ``[6, 7, 8]`` (no search);
     * ``columns`` — header label as shown (a two-row header as ``"Group / Sub"``, compared folded)
       → canonical field, or ``ignore`` to drop a column;
     * ``scope`` — the committee (unit id) the sheet belongs to, where names are looked up first.
@@ -259,10 +259,10 @@ def _check_pins(where: str, pins: object) -> None:
         raise IngestError(f"mapping.yaml: '{where}.year' = '{pins['year']}' không phải năm")
     if "header_rows" in pins:
         rows = pins["header_rows"] if isinstance(pins["header_rows"], list) else [pins["header_rows"]]
-        if not (1 <= len(rows) <= 2 and all(isinstance(r, int) and r >= 1 for r in rows)
-                and (len(rows) == 1 or rows[1] == rows[0] + 1)):
-            raise IngestError(f"mapping.yaml: '{where}.header_rows' phải là một dòng (6) hoặc hai dòng liền "
-                              "nhau ([6, 7])")
+        if not (1 <= len(rows) <= len(layout.HEADER_HEIGHTS) and all(isinstance(r, int) and r >= 1 for r in rows)
+                and all(b == a + 1 for a, b in zip(rows, rows[1:], strict=False))):
+            raise IngestError(f"mapping.yaml: '{where}.header_rows' phải là một dòng (6) hoặc hai, ba dòng liền "
+                              "nhau ([6, 7] hay [6, 7, 8])")
     if "columns" in pins and not isinstance(pins["columns"], dict):
         raise IngestError(f"mapping.yaml: '{where}.columns' phải là một bảng tiêu đề → trường")
 
