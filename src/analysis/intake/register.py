@@ -284,8 +284,8 @@ def set_aside_entries(source: Source, local: np.ndarray, codes: np.ndarray, valu
     The member still counts (membership, campaign denominators, attendance); only the value is
     left out. Each entry names its unit and year; its ``raw_values`` JSON holds ``set_aside`` (the
     field set aside), the value, ``unit_id``, ``year``, ``counted_as_exempt`` (whether its members
-    count as exempt), ``rows``, the first row numbers and member ids, and the raw cells of the first rows
-    (``raw_rows``).
+    count as exempt), ``rows``, the first row numbers and member ids, and the raw cells of the
+    first rows (``raw_rows``).
 
     Args:
         source: The file.
