@@ -39,8 +39,8 @@ def run(raw: Path, year: int, out: Path, threads: int = 2) -> None:
         CREATE VIEW units AS SELECT DISTINCT unit_id FROM read_csv('{raw / "units.csv"}', all_varchar = true)
         WHERE CAST(valid_from_year AS INT) <= {year}
           AND (valid_to_year IS NULL OR valid_to_year = '' OR CAST(valid_to_year AS INT) >= {year});
-        CREATE TABLE reg AS SELECT r.* FROM read_parquet('{reg}') r SEMI JOIN units u ON r.unit_id = u.unit_id
-            WHERE r.rating_label IS NULL OR r.rating_label IN (SELECT label FROM label_map);
+        -- a row with a label not valid for the year keeps its member (only the rating is set aside)
+        CREATE TABLE reg AS SELECT r.* FROM read_parquet('{reg}') r SEMI JOIN units u ON r.unit_id = u.unit_id;
     """)
     con.execute(f"""COPY (
         SELECT unit_id, CAST({year} AS BIGINT) AS year, count(*) AS members_total,

@@ -1,5 +1,9 @@
 """Evidence decides between two readings of a header: the sheet's own stated figures.
 
+Two readings are weighed: the members' "total" of a study sheet (total or eligible, by the stated
+rates) and the basis of a public count whose header names none (attendances when some row counts
+more than its target).
+
 "Đảng viên / Tổng số" beside "Miễn sinh hoạt", "Tham gia" and "Tỷ lệ" is the members' total in
 most forms (the rate is attended ÷ (total − exempt)), but some committees put the members who had
 to study there (the rate is attended ÷ that column). The stated "Tỷ lệ" of every row says which:
@@ -61,6 +65,26 @@ def weigh_total(grid: Grid, part: layout.Part) -> tuple[str | None, int, int]:
     return None, as_total, checked
 
 
+def weigh_basis(grid: Grid, part: layout.Part) -> int:
+    """How many rows of a study part count more public attendances than the public it targets —
+    evidence that a public count whose header names no basis counts attendances ("lượt"), not
+    persons (0: no such row, or the header says which)."""
+    cols = {f: c for c, f in part.header.fields.items()}
+    if not {"public_attended", "public_target"} <= set(cols):
+        return 0
+    column = part.header.columns.get(cols["public_attended"])
+    if column is None or column.concepts.basis:
+        return 0
+    over = 0
+    for row in grid.rows[part.header.last_row + 1:]:
+        if classify_row(row, part.header) != "data":
+            continue
+        target, attended = (_number(row[cols[f]]) if cols[f] < len(row) else None
+                            for f in ("public_target", "public_attended"))
+        over += bool(target and attended and attended > target)
+    return over
+
+
 def apply(grid: Grid, plan: layout.Plan) -> tuple[layout.Plan, list[dict]]:
     """Re-read study parts whose stated rates say their "total" column is the members who had to
     study: that column becomes ``members_eligible`` (a check, not stored), and no membership part
@@ -84,9 +108,15 @@ def apply(grid: Grid, plan: layout.Plan) -> tuple[layout.Plan, list[dict]]:
                 eligible_cols.add(c)
                 fields = {k: ("members_eligible" if k == c else f) for k, f in part.header.fields.items()}
                 part = replace(part, header=replace(part.header, fields=fields))
+        over = weigh_basis(grid, part) if part.table == "study_participation" else 0
+        if over:
+            c = next(c for c, f in part.header.fields.items() if f == "public_attended")
+            evidence.append({"column": layout.column_letter(c), "reading": "attendances", "rows_checked": over,
+                             "by": "public_attended > public_target"})
+            part = replace(part, public_basis="attendances")
         parts.append(part)
     if not eligible_cols:
-        return plan, evidence
+        return replace(plan, parts=parts), evidence
     kept = [p for p in parts if not (p.table == "membership" and set(p.header.fields) & eligible_cols)]
     accounting = dict(plan.accounting)
     for c in eligible_cols:

@@ -7,10 +7,12 @@ group cells at any level.
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cache
+from importlib import resources
 
 from analysis import ratings
 from analysis.intake import headers
@@ -30,7 +32,6 @@ class Column:
     """What one header column means.
 
     Attributes:
-        index: 0-based column index.
         label: The header text, group cells first, joined by " / ".
         concepts: Subject, measure and basis read in the stack (:func:`headers.read_stack`).
         field: Canonical or auxiliary field, ``set_aside:<rule>``, or None (not understood).
@@ -40,7 +41,6 @@ class Column:
         texts: The header cells, top to bottom.
     """
 
-    index: int
     label: str
     concepts: headers.Concepts
     field: str | None = None
@@ -116,6 +116,8 @@ class _Rows:
         self.width = grid.width
         self._group: dict[int, list[str]] = {}
         self._plain: dict[int, list[str]] = {}
+        #: (first row, height) -> header texts with groups filled (see _filled)
+        self.filled: dict[tuple[int, int], list[list[str]]] = {}
 
     def plain(self, r: int) -> list[str]:
         """Texts of row ``r`` as typed."""
@@ -146,6 +148,12 @@ class _Rows:
         """Whether a cell of row ``r`` is the lower part of a cell merged down from above (a header
         never starts inside one)."""
         return any(r0 < r <= r1 for r0, _, r1, _ in self.grid.merged)
+
+    def holds_figures(self, r: int) -> bool:
+        """A row with two or more numbers is a body row, never a header row."""
+        row = self.grid.rows[r] if r < len(self.grid.rows) else []
+        return sum(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row) >= 2 \
+            or sum(_looks_numeric(v) for v in row if isinstance(v, str)) >= 2 and not self.is_numbering(r)
 
     def is_numbering(self, r: int) -> bool:
         """A row that only numbers the columns ("(1) (2) (3)", "A B 1 2 = 3")."""
@@ -181,36 +189,44 @@ def _levels(stack: list[str], year: int | None) -> tuple[ratings.Level | None, r
     return None, None, -1
 
 
-def _column(c: int, stack: list[str], year: int | None, pinned: str | None) -> Column:
-    col = _meaning(c, stack, year, pinned)
-    return replace(col, texts=tuple(stack))
+@cache
+def _column(stack: tuple[str, ...], year: int | None, pinned: str | None) -> Column:
+    """What a column's header cells mean (the same headers recur in every workbook of a folder)."""
+    return replace(_meaning(stack, year, pinned), texts=stack)
 
 
-def _meaning(c: int, stack: list[str], year: int | None, pinned: str | None) -> Column:
+def _meaning(stack: tuple[str, ...], year: int | None, pinned: str | None) -> Column:
     label = " / ".join(stack)
-    concepts = headers.read_stack(stack)
+    concepts = headers.read_stack(list(stack))
     if pinned is not None:
         fld = f"{headers.SET_ASIDE}pinned" if pinned in IGNORE_FIELDS else pinned
-        return Column(c, label, concepts, fld, pinned=True)
+        return Column(label, concepts, fld, pinned=True)
     member, unit, at = _levels(stack, year)
     fld = headers.field_of(concepts)
     if fld is not None and any(lv is not None and lv.is_special for lv in (member, unit)):
         member = unit = None  # "Số ĐV miễn SH" is the exempt count, "Chưa đánh giá" the not assessed
     if member is not None or unit is not None:
         if concepts.measure == "pct":
-            return Column(c, label, concepts, f"{headers.SET_ASIDE}level_pct")
-        below = headers.read_stack(stack[at + 1:]) if at + 1 < len(stack) else headers.Concepts()
+            return Column(label, concepts, f"{headers.SET_ASIDE}level_pct")
+        below = headers.read_stack(list(stack[at + 1:])) if at + 1 < len(stack) else headers.Concepts()
         if below.measure and below.measure not in headers.WEAK_MEASURES:
             member = unit = None  # "Tổng số ĐV được đánh giá" under a level group is not a level
         else:
-            return Column(c, label, concepts, None, member, unit)
-    return Column(c, label, concepts, fld)
+            return Column(label, concepts, None, member, unit)
+    return Column(label, concepts, fld)
 
 
 def _filled(rows: _Rows, r: int, height: int) -> list[list[str]]:
     """The header rows' texts, a group row without merges filled rightwards: a group written once
     over its columns (merges lost in a CSV export, or never drawn) covers the columns after it
     that have cells below it, up to the next text of that row."""
+    key = (r, height)
+    if key not in rows.filled:
+        rows.filled[key] = _fill(rows, r, height)
+    return rows.filled[key]
+
+
+def _fill(rows: _Rows, r: int, height: int) -> list[list[str]]:
     out = []
     for k in range(height):
         texts = list(rows.group(r + k) if k < height - 1 else rows.plain(r + k))
@@ -257,7 +273,7 @@ def _build(rows: _Rows, r: int, height: int, year: int | None, overrides: dict[s
         header.labels.append(label)
         if not label:
             continue
-        col = _column(c, stack, year, overrides.get(fold(label)) if overrides else None)
+        col = _column(tuple(stack), year, overrides.get(fold(label)) if overrides else None)
         col = _rate_of_the_left(col, header.columns.get(c - 1))
         header.columns[c] = col
         if col.field and not col.field.startswith(headers.SET_ASIDE) and col.field not in header.fields.values():
@@ -312,9 +328,12 @@ def detect_header(grid: Grid, year: int | None, overrides: dict[str, str] | None
     for r in range(limit):
         if not any(rows.plain(r)) or rows.is_title(r) or rows.is_numbering(r) or rows.continues_merge(r):
             continue
+        if rows.holds_figures(r):
+            continue
         for height in HEADER_HEIGHTS:
-            if r + height > len(grid.rows) or (height > 1 and rows.is_numbering(r + height - 1)):
-                continue
+            last = r + height - 1
+            if last >= len(grid.rows) or (height > 1 and (rows.is_numbering(last) or rows.holds_figures(last))):
+                break
             h = _build(rows, r, height, year, folded)
             if not any(f in h.fields.values() for f in UNIT_FIELDS) or h.score < 2:
                 continue
@@ -323,16 +342,37 @@ def detect_header(grid: Grid, year: int | None, overrides: dict[str, str] | None
     return _extend_down(rows, best, year, folded) if best is not None else None
 
 
+@cache
+def row_markers() -> dict[str, frozenset[str]]:
+    """Folded first-cell markers of totals and note rows (``reference/row_markers.csv``)."""
+    raw = resources.files("analysis.reference").joinpath("row_markers.csv").read_text(encoding="utf-8")
+    lines = [ln for ln in raw.splitlines() if ln.strip() and not ln.startswith("#")]
+    out: dict[str, set[str]] = {"total": set(), "note": set()}
+    for r in csv.DictReader(lines):
+        out[r["kind"]].add(fold(r["text"]))
+    return {k: frozenset(v) for k, v in out.items()}
+
+
+@cache
+def _marker_words() -> frozenset[str]:
+    """First words of the note markers ("Ghi chú: …", "Nguồn"): such a row is no sub-header (a totals
+    row holds figures, which no sub-header does)."""
+    return frozenset(m.split(" ")[0] for m in row_markers()["note"])
+
+
 def _extend_down(rows: _Rows, header: Header, year: int | None, overrides: dict[str, str]) -> Header:
     """Take the rows right under a header into it while they read as header cells: text only,
     nothing in the unit column, and the header still reads as well (a sub-header row whose
     merges were lost in a CSV export, "(người)" under the labels). A body row always names its unit."""
-    unit_cols = [c for c, f in header.fields.items() if f in UNIT_FIELDS]
+    # a sub-header cell stands under a figure's column, never in the unit, STT or note column
+    unit_cols = [c for c, col in header.columns.items()
+                 if col.field in (*UNIT_FIELDS, f"{headers.SET_ASIDE}row_number", f"{headers.SET_ASIDE}note")]
     while header.last_row + 1 - header.first_row < max(HEADER_HEIGHTS):
         r = header.last_row + 1
         row = rows.grid.rows[r] if r < len(rows.grid.rows) else []
         cells = [v for v in row if not is_blank(v)]
         if not cells or any(_looks_numeric(v) or is_mark(v) for v in cells) or rows.is_numbering(r) \
+                or fold(str(cells[0])).split(" ")[0] in _marker_words() \
                 or any(c < len(row) and not is_blank(row[c]) for c in unit_cols):
             return header
         taller = _build(rows, header.first_row, r - header.first_row + 1, year, overrides)
@@ -383,12 +423,15 @@ class Part:
         corroborating: Members' totals read beside other figures (a study or rating sheet): they
             fill the membership table only where no membership sheet gives the unit-year, and are
             compared with it where one does.
+        public_basis: What the public count counts when evidence, not the header, says it
+            (:mod:`analysis.intake.evidence`); None: as the header says.
     """
 
     table: str
     header: Header
     campaign_id: str | None = None
     corroborating: bool = False
+    public_basis: str | None = None
 
 
 @dataclass

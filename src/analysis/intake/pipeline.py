@@ -98,7 +98,8 @@ class IngestResult:
         data_files = [f for f in files if f["kind"] == "data"]
         if all(f["status"] == "unreadable" for f in data_files):  # also: no data file at all
             return 2
-        problems = self.manifest["totals"]["rows_quarantined"] or any(
+        totals = self.manifest["totals"]
+        problems = totals["rows_quarantined"] or totals["values_quarantined"] or any(
             f.get("severity", "critical") == "critical" for f in self.manifest["findings"]) or any(
             f["status"] != "ingested" or any(s["status"] != "ingested" for s in f.get("sheets", []))
             for f in data_files)
@@ -606,7 +607,8 @@ class _FlatFile:
     row_years: np.ndarray | None = None
     first_row: int = 1
     counts: dict = field(default_factory=lambda: {"rows_read": 0, "rows_kept": 0, "rows_excluded": 0,
-                                                  "rows_quarantined": 0, "excluded": {}})
+                                                  "rows_quarantined": 0, "excluded": {},
+                                                  "values_quarantined": 0})
     years: set[int] = field(default_factory=set)
 
 
@@ -683,8 +685,8 @@ def _ingest_flat(run: _Run, files: list[_FlatFile], progress: Callable[[str], No
         for rel, c in result.counts.items():
             f = by_rel[rel]
             f.years.add(year)
-            for k in ("rows_read", "rows_kept", "rows_excluded", "rows_quarantined"):
-                f.counts[k] += c[k]
+            for k in ("rows_read", "rows_kept", "rows_excluded", "rows_quarantined", "values_quarantined"):
+                f.counts[k] += c.get(k, 0)
             for k, v in c["excluded"].items():
                 f.counts["excluded"][k] = f.counts["excluded"].get(k, 0) + v
         for name in ("membership", "member_ratings", "study_participation"):
@@ -1132,6 +1134,10 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict:
     for part, campaign_id in staged:
         res: SheetResult = stage_sheet(grid, part.header, part.table, int(year) if year is not None else None,
                                        campaign_id, run.matcher, scope, run.finder, f"{title} {grid.sheet}")
+        if part.public_basis:
+            for _, rec in res.records:
+                if rec.get("public_basis"):
+                    rec["public_basis"] = part.public_basis
         kept_rows |= _admit(run, res, part, rel, grid.sheet, years_seen, campaigns_seen)
         quarantined.extend(res.quarantine)
         excluded = excluded or res.excluded

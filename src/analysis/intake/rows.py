@@ -8,16 +8,13 @@ at their stated precision.
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 
 from analysis import ratings
-from analysis.intake.layout import Header, is_mark
+from analysis.intake.layout import Header, is_mark, row_markers
 from analysis.intake.readers import Grid
 from analysis.intake.unitmatch import UnitMatcher
 from analysis.text import fold, is_blank, parse_vi_number
@@ -26,17 +23,6 @@ from analysis.text import fold, is_blank, parse_vi_number
 YES = {"x", "co", "1", "yes", "true", "da", "da to chuc", "dat", "tb", "tieu bieu", "v", "✓", "✔", "+"}
 #: Cell texts that mean "no".
 NO = {"0", "khong", "no", "false", "chua", "chua to chuc"}
-
-
-@cache
-def row_markers() -> dict[str, frozenset[str]]:
-    """Folded first-cell markers of totals and note rows (``reference/row_markers.csv``)."""
-    raw = resources.files("analysis.reference").joinpath("row_markers.csv").read_text(encoding="utf-8")
-    lines = [ln for ln in raw.splitlines() if ln.strip() and not ln.startswith("#")]
-    out: dict[str, set[str]] = {"total": set(), "note": set()}
-    for r in csv.DictReader(lines):
-        out[r["kind"]].add(fold(r["text"]))
-    return {k: frozenset(v) for k, v in out.items()}
 
 
 @dataclass

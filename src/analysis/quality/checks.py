@@ -741,8 +741,14 @@ def _above_findings(uy: UnitYears, year: int, above: np.ndarray, lang: str) -> l
 
 
 def member_ratings_sum_findings(member_ratings: pd.DataFrame, membership: pd.DataFrame | None,
-                                scope: Scope, lang: str = "vi") -> list[dict]:
-    """Σ level counts + not assessed must equal members − exempt, per unit and year."""
+                                scope: Scope, lang: str = "vi", set_aside: pd.DataFrame | None = None) -> list[dict]:
+    """Σ level counts + not assessed (+ members whose rating intake set aside, already a finding of
+    their own) must equal members − exempt, per unit and year.
+
+    Args:
+        set_aside: ``unit_id``, ``year``, ``members``: ratings intake set aside
+            (:func:`analysis.intake.register.ratings_set_aside`).
+    """
     mr = member_ratings[scope.mask(member_ratings)]
     if not len(mr):
         return []
@@ -762,6 +768,10 @@ def member_ratings_sum_findings(member_ratings: pd.DataFrame, membership: pd.Dat
     m = membership.groupby(["unit_id", "year"], as_index=False)[["members_total", "members_exempt"]].sum(
         min_count=1)
     j = g.merge(m, on=["unit_id", "year"], how="left")
+    aside = set_aside if set_aside is not None and len(set_aside) else None
+    j["set_aside"] = 0 if aside is None else j.merge(
+        aside.rename(columns={"members": "set_aside"}), on=["unit_id", "year"], how="left")["set_aside"].fillna(0) \
+        .astype("int64").to_numpy()
     j = j[_sum_candidates(j)]  # the rows that can produce a finding, checked exactly below
     for r in j.itertuples(index=False):
         unit, year = str(r.unit_id), int(r.year)
@@ -773,7 +783,7 @@ def member_ratings_sum_findings(member_ratings: pd.DataFrame, membership: pd.Dat
             continue
         na = 0 if pd.isna(r.na_max) else int(r.na_max)
         exempt = 0 if pd.isna(r.members_exempt) else int(r.members_exempt)
-        lhs, rhs = int(r.rated) + na, int(r.members_total) - exempt
+        lhs, rhs = int(r.rated) + na + int(r.set_aside), int(r.members_total) - exempt
         if lhs != rhs:
             out.append(finding(
                 "cross.member_ratings_sum", "critical", "member_ratings", [unit],
@@ -797,7 +807,7 @@ def _sum_candidates(j: pd.DataFrame) -> np.ndarray:
     total = num("members_total")
     na = np.nan_to_num(num("na_max"), nan=0.0)
     exempt = np.nan_to_num(num("members_exempt"), nan=0.0)
-    lhs, rhs = num("rated") + na, total - exempt
+    lhs, rhs = num("rated") + na + num("set_aside"), total - exempt
     return np.isnan(total) | ~(lhs == rhs)
 
 

@@ -58,6 +58,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from analysis import hierarchy, schema, store
+from analysis.intake.register import ratings_set_aside
 from analysis.quality import cache as gate_cache
 from analysis.quality import checks
 from analysis.quality import messages as msg
@@ -830,8 +831,9 @@ def _judge(inputs: _Inputs, unit: str | None, year: int | None, lang: str, engin
             sp = sp[checks.str_isin(sp["unit_id"], load_units or [])]
         result.findings.extend(checks.campaign_findings(sp, campaigns_t, lang))
     if facts["member_ratings"] is not None:
-        result.findings.extend(checks.member_ratings_sum_findings(facts["member_ratings"],
-                                                                  facts["membership"], scope, lang))
+        result.findings.extend(checks.member_ratings_sum_findings(
+            facts["member_ratings"], facts["membership"], scope, lang,
+            set_aside=ratings_set_aside(inputs.whole("quarantine"))))
     if facts["unit_ratings"] is not None:
         result.findings.extend(checks.exemplary_findings(facts["unit_ratings"], scope, lang))
     tree_ok = units_t is not None and not any(f["check"].startswith("hierarchy.") for f in result.findings)
