@@ -77,11 +77,9 @@ def weigh_basis(grid: Grid, part: layout.Part) -> int:
         return 0
     over = 0
     for row in grid.rows[part.header.last_row + 1:]:
-        if classify_row(row, part.header) != "data":
-            continue
         target, attended = (_number(row[cols[f]]) if cols[f] < len(row) else None
                             for f in ("public_target", "public_attended"))
-        over += bool(target and attended and attended > target)
+        over += bool(target and attended and attended > target and classify_row(row, part.header) == "data")
     return over
 
 

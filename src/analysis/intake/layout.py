@@ -116,6 +116,7 @@ class _Rows:
         self.width = grid.width
         self._group: dict[int, list[str]] = {}
         self._plain: dict[int, list[str]] = {}
+        self._figures: dict[int, bool] = {}
         #: (first row, height) -> header texts with groups filled (see _filled)
         self.filled: dict[tuple[int, int], list[list[str]]] = {}
 
@@ -151,9 +152,10 @@ class _Rows:
 
     def holds_figures(self, r: int) -> bool:
         """A row with two or more numbers is a body row, never a header row."""
-        row = self.grid.rows[r] if r < len(self.grid.rows) else []
-        return sum(isinstance(v, (int, float)) and not isinstance(v, bool) for v in row) >= 2 \
-            or sum(_looks_numeric(v) for v in row if isinstance(v, str)) >= 2 and not self.is_numbering(r)
+        if r not in self._figures:
+            row = self.grid.rows[r] if r < len(self.grid.rows) else []
+            self._figures[r] = sum(_looks_numeric(v) for v in row) >= 2 and not self.is_numbering(r)
+        return self._figures[r]
 
     def is_numbering(self, r: int) -> bool:
         """A row that only numbers the columns ("(1) (2) (3)", "A B 1 2 = 3")."""

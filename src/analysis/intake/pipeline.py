@@ -59,7 +59,7 @@ from analysis.intake.readers import (
     read_table_columns,
     table_info,
 )
-from analysis.intake.rows import SheetResult, stage_sheet
+from analysis.intake.rows import SheetResult, row_kinds, stage_sheet
 from analysis.intake.unitmatch import UnitMatcher
 from analysis.text import fold, is_blank, repair_column
 
@@ -317,21 +317,25 @@ def repair_grid(grid: Grid) -> tuple[Grid, str | None]:
     return Grid(grid.source_file, grid.sheet, rows, grid.fonts, grid.merged, grid.encoding), found
 
 
-def find_campaign(campaigns: pd.DataFrame, year: int, text: str) -> tuple[str | None, str]:
+def find_campaign(campaigns: pd.DataFrame | list, year: int, text: str) -> tuple[str | None, str]:
     """The campaign of ``year`` named in ``text`` (sheet titles or a campaign cell).
 
     Matches, in order: the campaign id, its document code, its full title, then the title whose
     words are best covered by the text (at least 80%, and a unique best).
 
+    Args:
+        campaigns: ``campaigns.csv`` as a frame, or the year's rows as records (``itertuples``).
+
     Returns:
         (campaign_id or None, explanation).
     """
-    camps = campaigns[campaigns["year"] == year]
-    if camps.empty:
+    camps = list(campaigns[campaigns["year"] == year].itertuples(index=False)) \
+        if isinstance(campaigns, pd.DataFrame) else campaigns
+    if not camps:
         return None, f"không có đợt học tập nào của năm {year} trong campaigns.csv"
     folded = f" {fold(text)} "
     for col in ("campaign_id", "document_code", "title"):
-        hits = [r.campaign_id for r in camps.itertuples(index=False)
+        hits = [r.campaign_id for r in camps
                 if not is_blank(getattr(r, col)) and f" {fold(str(getattr(r, col)))} " in folded]
         if len(set(hits)) == 1:
             return hits[0], f"khớp {col}"
@@ -340,7 +344,7 @@ def find_campaign(campaigns: pd.DataFrame, year: int, text: str) -> tuple[str | 
     # a short name that opens the title ("Nghị quyết Trung ương 4 khóa XII" for "Nghị quyết Trung
     # ương 4 khóa XII về tăng cường …"): the longest leading phrase of a title found in the text
     prefixes = []
-    for r in camps.itertuples(index=False):
+    for r in camps:
         tw = fold(str(r.title)).split()
         k = len(tw)
         while k >= 5 and f" {' '.join(tw[:k])} " not in folded:
@@ -352,7 +356,7 @@ def find_campaign(campaigns: pd.DataFrame, year: int, text: str) -> tuple[str | 
         return prefixes[0][1], "khớp phần đầu tiêu đề"
     scores = []
     words = set(folded.split())
-    for r in camps.itertuples(index=False):
+    for r in camps:
         tw = set(fold(str(r.title)).split())
         if tw:
             scores.append((len(tw & words) / len(tw), r.campaign_id))
@@ -360,7 +364,7 @@ def find_campaign(campaigns: pd.DataFrame, year: int, text: str) -> tuple[str | 
     if scores and scores[0][0] >= 0.8 and (len(scores) == 1 or scores[1][0] < scores[0][0]):
         return scores[0][1], "khớp gần đúng tiêu đề"
     listing = "; ".join(f"{r.campaign_id} ({r.title if is_blank(r.document_code) else r.document_code})"
-                        for r in camps.itertuples(index=False))
+                        for r in camps)
     return None, f"không xác định được đợt học tập năm {year} từ tiêu đề (các đợt: {listing})"
 
 
@@ -392,15 +396,15 @@ class CampaignFinder:
 
     def __init__(self, campaigns: pd.DataFrame) -> None:
         self.campaigns = campaigns
-        self._by_year = {int(y): g for y, g in campaigns.groupby("year")} if len(campaigns) else {}
+        self._by_year = {int(y): list(g.itertuples(index=False)) for y, g in campaigns.groupby("year")} \
+            if len(campaigns) else {}
         self._cache: dict[tuple[int, str], tuple[str | None, str]] = {}
 
     def __call__(self, year: int, text: str) -> tuple[str | None, str]:
         """(campaign id or None, explanation) for a year and a text naming the campaign."""
         key = (int(year), text)
         if key not in self._cache:
-            camps = self._by_year.get(int(year), self.campaigns.iloc[0:0])
-            self._cache[key] = find_campaign(camps, int(year), text)
+            self._cache[key] = find_campaign(self._by_year.get(int(year), []), int(year), text)
         return self._cache[key]
 
 
@@ -1131,9 +1135,10 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict:
     excluded: dict[str, int] = {}
     years_seen: set[int] = set()
     campaigns_seen: set[str] = set()
+    kinds = row_kinds(grid, staged[0][0].header)  # the parts share their unit columns
     for part, campaign_id in staged:
         res: SheetResult = stage_sheet(grid, part.header, part.table, int(year) if year is not None else None,
-                                       campaign_id, run.matcher, scope, run.finder, f"{title} {grid.sheet}")
+                                       campaign_id, run.matcher, scope, run.finder, f"{title} {grid.sheet}", kinds)
         if part.public_basis:
             for _, rec in res.records:
                 if rec.get("public_basis"):

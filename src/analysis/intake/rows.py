@@ -211,9 +211,14 @@ def read_year(value: object) -> int | None:
 CampaignResolver = Callable[[int, str], tuple[str | None, str]]
 
 
+def row_kinds(grid: Grid, header: Header) -> tuple[str, ...]:
+    """:func:`classify_row` of every body row (the parts of one sheet share them)."""
+    return tuple(classify_row(row, header) for row in grid.rows[header.last_row + 1:])
+
+
 def stage_sheet(grid: Grid, header: Header, table: str, year: int | None, campaign_id: str | None,
                 matcher: UnitMatcher, scope: str | None, resolve_campaign: CampaignResolver | None = None,
-                title: str = "") -> SheetResult:
+                title: str = "", kinds: tuple[str, ...] | None = None) -> SheetResult:
     """Stage the body rows of one classified sheet.
 
     A sheet with a year column (several years in one sheet) gives each row the year of its cell
@@ -232,6 +237,7 @@ def stage_sheet(grid: Grid, header: Header, table: str, year: int | None, campai
         resolve_campaign: Finds a campaign from a year and a text (campaign cells, or the title for
             rows of another year than the sheet's).
         title: Title text of the sheet (used with ``resolve_campaign``).
+        kinds: :func:`row_kinds` of the sheet, when the caller has them already.
     """
     res = SheetResult()
     cols = {f: c for c, f in header.fields.items()}
@@ -285,7 +291,8 @@ def stage_sheet(grid: Grid, header: Header, table: str, year: int | None, campai
     seen_data = False
     for r in range(header.last_row + 1, len(grid.rows)):
         row = grid.rows[r]
-        kind = "note" if after_total and classify_row(row, header) != "blank" else classify_row(row, header)
+        own = kinds[r - header.last_row - 1] if kinds is not None else classify_row(row, header)
+        kind = "note" if after_total and own != "blank" else own
         if kind == "total" and not after_total and not seen_data and top_total is None:
             res.excluded["total"] += 1
             top_total = r

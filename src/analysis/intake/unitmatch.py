@@ -102,6 +102,7 @@ class UnitMatcher:
         self._active_ids: dict[int, frozenset[str]] = {}
         self._all_keys: dict[str, set[str]] | None = None
         self._committees: dict[int, list[tuple[str, str]]] = {}
+        self._committee_lookup: dict[int, dict[str, tuple[int, str]]] = {}
 
     def _subtree(self, scope: str, year: int) -> frozenset[str]:
         key = (scope, year)
@@ -148,12 +149,22 @@ class UnitMatcher:
 
         The longest matching name wins, so "Đảng bộ phường Tân Thanh" beats "Tân Thanh".
         """
-        folded = f" {fold(text)} "
-        best, best_len = None, 0
-        for key, uid in self._committee_keys(year):
-            if len(key) > best_len and f" {key} " in folded:
-                best, best_len = uid, len(key)
-        return best
+        index = self._committee_index(year)
+        words = fold(text).split()
+        longest = max((k.count(" ") + 1 for k in index), default=0)
+        found = [(len(key), -index[key][0], index[key][1])
+                 for i in range(len(words)) for n in range(1, min(longest, len(words) - i) + 1)
+                 if (key := " ".join(words[i:i + n])) in index]
+        return max(found)[2] if found else None
+
+    def _committee_index(self, year: int) -> dict[str, tuple[int, str]]:
+        """Folded committee key -> (its first place in :meth:`_committee_keys`, unit id)."""
+        if year not in self._committee_lookup:
+            index: dict[str, tuple[int, str]] = {}
+            for order, (key, uid) in enumerate(self._committee_keys(year)):
+                index.setdefault(key, (order, uid))
+            self._committee_lookup[year] = index
+        return self._committee_lookup[year]
 
     def match(self, name: object, code: object, year: int, scope: str | None) -> UnitMatch:
         """Match a row's unit by code (when given) else by name.
