@@ -35,6 +35,11 @@ Every form carries its truth as the canonical rows a careful analyst would type 
 * ``extra_columns`` — columns of figures no canonical table holds ("Số lớp", "Kết nạp mới" …):
   the manifest must account for them.
 
+Two families: *broad* forms (``holdout/<layout>/<carrier>/<encoding>/<n>``: every choice seeded,
+several traps at once) and *focused* forms (``holdout/focused/<trap>/<layout>/<carrier>/<n>``,
+:data:`FOCUSED`: the most ordinary wording and styles, and exactly one trap), so that a misread
+can be traced to one rule.
+
 Example:
     >>> forms = build_forms()
     >>> len(forms) >= 150 and len({f.form_id for f in forms}) == len(forms)
@@ -262,7 +267,9 @@ class Commune:
 class World:
     """One year of one district: communes, their chi bộ, the year's campaigns and all figures."""
 
-    def __init__(self, rng: random.Random, year: int, n_communes: int, sub_committee: bool) -> None:
+    def __init__(self, rng: random.Random, year: int, n_communes: int, sub_committee: bool,
+                 sub_in_reference: bool | None = None) -> None:
+        self.sub_in_reference = sub_in_reference
         self.rng, self.year = rng, year
         self.district, self.district_caps = rng.choice(DISTRICTS)
         self.district_id = "hd-" + _slug(self.district.split(" ", 2)[-1])
@@ -306,8 +313,8 @@ class World:
         units = [Unit(f"{cid}-{i + 1:02d}", nm, kd) for i, (nm, kd) in enumerate(names)]
         if with_sub:
             n = rng.randint(2, 9)
-            parent = Unit(f"{cid}-bp{n}", f"Đảng bộ bộ phận khu {n}", "khu_dan_cu",
-                          in_reference=rng.random() < 0.6)
+            in_ref = rng.random() < 0.6 if self.sub_in_reference is None else self.sub_in_reference
+            parent = Unit(f"{cid}-bp{n}", f"Đảng bộ bộ phận khu {n}", "khu_dan_cu", in_reference=in_ref)
             parent.children = [Unit(f"{cid}-bp{n}{s.lower()}", f"Chi bộ tổ {n}{s}", "khu_dan_cu")
                                for s in "ABC"[: rng.randint(2, 3)]]
             units.insert(rng.randint(1, len(units)), parent)
@@ -398,6 +405,43 @@ class Look:
     sections: bool
     footer: bool
     mark: str
+    plain: bool = False  # focused forms: the most ordinary wording, no trap but the forced ones
+    force: frozenset = frozenset()  # names of the choices toggled from their plain default
+
+    @property
+    def tick(self) -> object:
+        """The mark written in a level column: a letter, a check sign, or the number 1 typed as a number."""
+        return 1 if self.mark == "1" else self.mark
+
+    def pick(self, options):
+        """A wording: at random, or (plain) the ordinary one."""
+        if self.plain:
+            return next((o for o in options if o in PLAIN), options[0])
+        return self.rng.choice(options)
+
+    def maybe(self, p: float, name: str, default: bool = False) -> bool:
+        """A seeded coin of probability ``p``; on a plain form, ``default`` toggled when ``name`` is forced."""
+        if self.plain:
+            return default != (name in self.force)
+        return self.rng.random() < p
+
+    @classmethod
+    def focused(cls, rng: random.Random, carrier: str, force: frozenset) -> Look:
+        """The look of a focused form: plain styles, then the forced ones."""
+        look = cls(rng, "int", "0", "float2", "bottom", "Cộng", "merged", "none", "none", "full", False, False, False,
+                   "x", True, force)
+        for name, attr, value in (("totals-top", "totals", "top"), ("numbering-ints", "numbering", "ints"),
+                                  ("english", "noise", "english"), ("nomarks", "noise", "nomarks"),
+                                  ("dotted-thousands", "counts", "dotted"), ("tick-1", "mark", "1"),
+                                  ("dash-zero", "zero", "-"), ("excel-pct", "pct", "excel"),
+                                  ("blank-rows", "blank_rows", True), ("sections", "sections", True),
+                                  ("no-totals", "totals", "none"), ("comma-pct", "pct", "comma2"),
+                                  ("bare-names", "names", "bare"), ("repeated-groups", "headers", "repeated")):
+            if name in force:
+                setattr(look, attr, value)
+        if carrier.startswith("csv") and look.pct == "excel":
+            look.pct = "sign"
+        return look
 
     @classmethod
     def draw(cls, rng: random.Random, carrier: str) -> Look:
@@ -457,6 +501,14 @@ class Look:
             text = "- " + text
         return text
 
+
+#: The ordinary wording a plain (focused) form picks when it is among the options.
+PLAIN = frozenset({
+    "STT", "Tên chi bộ", "Tổng số ĐV", "Tổng số", "Miễn sinh hoạt", "Số ĐV đã học tập, quán triệt", "Dự học",
+    "QC thuộc diện học", "Kế hoạch", "QC dự học", "Tỷ lệ (%)", "Không xếp loại", "Trong đó TSVM tiêu biểu",
+    "Tổ chức đảng tiêu biểu", "Đảng viên", "Quần chúng", "Xếp loại", "Ghi chú", "SL", "Nghị quyết, chỉ thị được học",
+    "Kết quả xếp loại đảng viên", "Tên tổ chức đảng", "Số ĐV hiện có", "Lượt tham gia",
+})
 
 ENGLISH = {
     "STT": "No.", "TT": "No.", "Tên chi bộ": "Party cell", "Chi bộ": "Party cell", "Đơn vị": "Unit",
@@ -558,7 +610,7 @@ def _value(col: Col, line: Line, look: Look, stt: int | str | None) -> object:
     units = _units_of(line)
     if line.kind == "sub" and col.sub_own:
         if col.kind == "mark":
-            return look.mark if col.f(Line("unit", line.unit)) else None
+            return look.tick if col.f(Line("unit", line.unit)) else None
         return col.f(Line("unit", line.unit))
     if col.kind == "count":
         v = sum(col.f(Line("unit", u, line.camp)) for u in units) if line.kind == "sub" else col.f(line)
@@ -578,7 +630,7 @@ def _value(col: Col, line: Line, look: Look, stt: int | str | None) -> object:
     if col.kind == "mark":
         if line.kind == "sub":
             return look.n(sum(bool(col.f(Line("unit", u, line.camp))) for u in units)) or None
-        return look.mark if col.f(line) else None
+        return look.tick if col.f(line) else None
     raise ValueError(col.kind)
 
 
@@ -841,8 +893,11 @@ class Truth:
 # ---------------------------------------------------------------------------------------------
 
 
-def camp_text(c: Campaign, rng: random.Random, siblings: list[Campaign], allow_ambiguous: bool = False) -> str:
+def camp_text(c: Campaign, look: Look, siblings: list[Campaign], allow_ambiguous: bool = False) -> str:
     """How a form names a campaign: number, short number, plenum, full title, with a date…"""
+    rng = look.rng
+    if look.plain and "code-only" in look.force and c.code:
+        return f"{c.kind} {c.code}"
     choices = [c.title]
     if c.code:
         num = c.code.split("-")[0]
@@ -854,10 +909,10 @@ def camp_text(c: Campaign, rng: random.Random, siblings: list[Campaign], allow_a
         choices += [f"{c.kind} {c.topic}".strip(), c.kind]
     if c.plenum and (allow_ambiguous or sum(s.plenum == c.plenum for s in siblings) == 1):
         choices += [f"Nghị quyết Hội nghị {c.plenum}", f"NQ {c.plenum.replace('Trung ương', 'TW')}"]
-    return rng.choice(choices)
+    return look.pick(choices)
 
 
-def titles(world: World, commune: Commune, heading: str, rng: random.Random, extra: list[str] | None = None,
+def titles(world: World, commune: Commune, heading: str, look: Look, extra: list[str] | None = None,
            year_in_heading: bool = True, dated_next_year: bool = False,
            features: list[str] | None = None) -> tuple[list[list[object]], set[int]]:
     """Title rows (committee, signing place and date, heading) and the rows typed in capitals.
@@ -867,6 +922,7 @@ def titles(world: World, commune: Commune, heading: str, rng: random.Random, ext
     """
     if dated_next_year and features is not None:
         features.append("dated-next-year" if year_in_heading else "dated-next-year-only")
+    rng = look.rng
     rows: list[list[object]] = []
     caps: set[int] = set()
 
@@ -876,8 +932,8 @@ def titles(world: World, commune: Commune, heading: str, rng: random.Random, ext
         rows.append(row)
 
     y = world.year
-    committee = rng.choice(["ĐẢNG ỦY", "ĐẢNG BỘ", "BCH ĐẢNG BỘ"]) + f" {commune.kind.upper()} {commune.name.upper()}"
-    if rng.random() < 0.75:
+    committee = look.pick(["ĐẢNG ỦY", "ĐẢNG BỘ", "BCH ĐẢNG BỘ"]) + f" {commune.kind.upper()} {commune.name.upper()}"
+    if look.maybe(0.75, "no-district-line", default=True):
         add([f"ĐẢNG BỘ {world.district_caps}", None, None, None, None, "ĐẢNG CỘNG SẢN VIỆT NAM"], True)
         add([committee, None, None, None, None, None], True)
         add(["*", None, None, None, None, None])
@@ -885,13 +941,13 @@ def titles(world: World, commune: Commune, heading: str, rng: random.Random, ext
         add([committee], True)
     if dated_next_year:
         add([None, None, None, f"{commune.name}, ngày {rng.randint(5, 25)} tháng 01 năm {y + 1}"])
-    elif rng.random() < 0.4:
+    elif look.maybe(0.4, "date-line"):
         add([None, None, None, f"{commune.name}, ngày {rng.randint(10, 28)} tháng 12 năm {y}"])
     add([f"{heading} NĂM {y}" if year_in_heading else heading], True)
     for e in extra or []:
         add([e])
-    if rng.random() < 0.3:
-        add([rng.choice(["(Số liệu tính đến ngày 15/12)", "Đơn vị tính: đồng chí, người",
+    if look.maybe(0.3, "unit-line"):
+        add([look.pick(["(Số liệu tính đến ngày 15/12)", "Đơn vị tính: đồng chí, người",
                          f"(Kèm theo Báo cáo số {rng.randint(20, 140)}-BC/ĐU)"])])
     return rows, caps
 
@@ -919,15 +975,14 @@ def body_lines(commune: Commune, look: Look, with_subs: bool, dup: str | None = 
 
 
 def stt_name(look: Look, name_head: str | None = None) -> list[Col]:
-    rng = look.rng
-    return [Col((rng.choice(["STT", "TT", "Số TT", "S.TT"]),), "stt"),
-            Col((name_head or rng.choice(["Tên chi bộ", "Chi bộ", "Tên chi, đảng bộ", "Đơn vị",
+    return [Col((look.pick(["STT", "TT", "Số TT", "S.TT"]),), "stt"),
+            Col((name_head or look.pick(["Tên chi bộ", "Chi bộ", "Tên chi, đảng bộ", "Đơn vị",
                                           "Chi bộ trực thuộc", "Tên tổ chức cơ sở đảng"]),), "name")]
 
 
 def note_col(look: Look) -> list[Col]:
     rng = look.rng
-    if rng.random() < 0.5:
+    if look.maybe(0.5, "notes", default=True):
         return []
     notes = {}
 
@@ -939,7 +994,7 @@ def note_col(look: Look) -> list[Col]:
                                                    "Đi làm ăn xa"])
         return notes[line.unit.unit_id]
 
-    return [Col((rng.choice(["Ghi chú", "GHI CHÚ", "Ghi chú (lý do vắng)"]),), "text", f)]
+    return [Col((look.pick(["Ghi chú", "GHI CHÚ", "Ghi chú (lý do vắng)"]),), "text", f)]
 
 
 def apply_traps(world: World, commune: Commune, look: Look, lines: list[Line], truth: Truth, features: list[str],
@@ -947,7 +1002,9 @@ def apply_traps(world: World, commune: Commune, look: Look, lines: list[Line], t
     """Units listed twice, chi bộ missing from units.csv."""
     rng = look.rng
     unit_lines = [ln for ln in lines if ln.kind == "unit" and not ln.child]
-    roll = rng.random()
+    roll = rng.random() if not look.plain else next(
+        (r for r, name in ((0.0, "dup-same"), (0.1, "dup-conflict"), (0.2, "unit-not-in-reference"))
+         if name in look.force), 1.0)
     if roll < 0.08 and unit_lines:
         ln = rng.choice(unit_lines)
         lines.insert(lines.index(ln) + rng.randint(1, 3), Line("unit", ln.unit, ln.camp))
@@ -1005,7 +1062,15 @@ class StudyShape:
     classes: bool
 
     @classmethod
-    def draw(cls, rng: random.Random, members_base: bool = True) -> StudyShape:
+    def draw(cls, look: Look, members_base: bool = True) -> StudyShape:
+        if look.plain:
+            f = look.force
+            return cls(members_base and "no-total" not in f, members_base and "no-exempt" not in f,
+                       members_base and "eligible-col" in f, "makeup" in f,
+                       ("total" if "pct-total" in f else "eligible") if members_base else "none",
+                       "no-target" not in f, True, "visits" in f, "public-pct" in f, "held" in f,
+                       members_base and "slash" in f, "classes" in f)
+        rng = look.rng
         total = members_base and rng.random() < 0.7
         exempt = total and rng.random() < 0.55
         public = rng.random() < 0.8
@@ -1019,19 +1084,18 @@ class StudyShape:
 def study_cols(camp: Campaign | None, shp: StudyShape, look: Look, h: int, group: tuple[str, ...],
                gid: tuple = ()) -> list[Col]:
     """The columns of one campaign (``None``: each line's own); ``group`` is the header text above them."""
-    rng = look.rng
 
     def s(line: Line, k: str) -> int:
         return line.unit.study[(camp or line.camp).campaign_id][k]
 
     cols: list[Col] = []
-    mem_group = rng.choice(["Đảng viên", "ĐẢNG VIÊN", "Đảng viên (đ/c)", "Cán bộ, đảng viên"])
-    pub_group = rng.choice(["Quần chúng", "Quần chúng nhân dân", "Đoàn viên, hội viên, quần chúng",
+    mem_group = look.pick(["Đảng viên", "ĐẢNG VIÊN", "Đảng viên (đ/c)", "Cán bộ, đảng viên"])
+    pub_group = look.pick(["Quần chúng", "Quần chúng nhân dân", "Đoàn viên, hội viên, quần chúng",
                             "Nhân dân"])
 
     def path(subject: str, leaf: str, one: str) -> tuple[str, ...]:
         if h == 1:
-            return (f"{one} ({group[-1]})" if group and rng.random() < 0.5 else one,)
+            return (f"{one} ({group[-1]})" if group and look.maybe(0.5, "camp-in-leaf") else one,)
         if h == 2:
             return (group[-1], one) if group else (subject, leaf)
         return (group[-1], subject, leaf) if group else ("Kết quả học tập, quán triệt", subject, leaf)
@@ -1041,52 +1105,54 @@ def study_cols(camp: Campaign | None, shp: StudyShape, look: Look, h: int, group
         return Col(p, kind, f, gid=g, **kw)
 
     if shp.held:
-        cols.append(col(path("Chi bộ", rng.choice(["Tổ chức học", "Đã tổ chức"]),
-                             rng.choice(["Số chi bộ tổ chức học", "Chi bộ đã tổ chức học (x)", "Đã tổ chức học tập"])),
+        cols.append(col(path("Chi bộ", look.pick(["Tổ chức học", "Đã tổ chức"]),
+                             look.pick(["Số chi bộ tổ chức học", "Chi bộ đã tổ chức học (x)", "Đã tổ chức học tập"])),
                         "mark", lambda ln: s(ln, "attended") > 0))
     if shp.classes:
-        cols.append(col(path("Tổ chức", rng.choice(["Số lớp", "Số buổi"]),
-                             rng.choice(["Số lớp", "Số buổi", "Số buổi học", "Số hội nghị"])), "count",
+        cols.append(col(path("Tổ chức", look.pick(["Số lớp", "Số buổi"]),
+                             look.pick(["Số lớp", "Số buổi", "Số buổi học", "Số hội nghị"])), "count",
                         lambda ln: s(ln, "sessions"), extra=True))
     if shp.total:
-        cols.append(col(path(mem_group, rng.choice(["Tổng số", "Hiện có", "TS"]),
-                             rng.choice(["Tổng số ĐV", "Số ĐV hiện có", "Đảng viên hiện có", "Tổng số đảng viên"])),
+        cols.append(col(path(mem_group, look.pick(["Tổng số", "Hiện có", "TS"]),
+                             look.pick(["Tổng số ĐV", "Số ĐV hiện có", "Đảng viên hiện có", "Tổng số đảng viên"])),
                         "count", lambda ln: ln.unit.total))
     if shp.exempt:
-        cols.append(col(path(mem_group, rng.choice(["Miễn SHĐ", "Được miễn", "Miễn CT&SH"]),
-                             rng.choice(["ĐV miễn SHĐ", "Số đ/c miễn sinh hoạt", "ĐV được miễn công tác, sinh hoạt"])),
+        cols.append(col(path(mem_group, look.pick(["Miễn SHĐ", "Được miễn", "Miễn CT&SH"]),
+                             look.pick(["ĐV miễn SHĐ", "Số đ/c miễn sinh hoạt", "ĐV được miễn công tác, sinh hoạt"])),
                         "count", lambda ln: ln.unit.exempt))
     if shp.eligible:
-        cols.append(col(path(mem_group, rng.choice(["Phải học", "Thuộc diện học"]),
-                             rng.choice(["ĐV phải học", "Số ĐV thuộc diện phải học"])), "count",
+        cols.append(col(path(mem_group, look.pick(["Phải học", "Thuộc diện học"]),
+                             look.pick(["ĐV phải học", "Số ĐV thuộc diện phải học"])), "count",
                         lambda ln: ln.unit.eligible))
     if shp.slash:
-        cols.append(col(path(mem_group, "Đã học/phải học", rng.choice(["ĐV học/ĐV phải học", "Số ĐV học tập/tổng số"])),
+        cols.append(col(path(mem_group, "Đã học/phải học", look.pick(["ĐV học/ĐV phải học", "Số ĐV học tập/tổng số"])),
                         "slash", lambda ln: (s(ln, "attended"), ln.unit.eligible)))
     else:
-        cols.append(col(path(mem_group, rng.choice(["Dự học", "Đã học", "Được học tập", "Tham gia"]),
-                             rng.choice(["Số ĐV được học tập", "Đảng viên dự học (đ/c)", "Số ĐV đã học tập, quán triệt",
+        cols.append(col(path(mem_group, look.pick(["Dự học", "Đã học", "Được học tập", "Tham gia"]),
+                             look.pick(["Số ĐV được học tập", "Đảng viên dự học (đ/c)", "Số ĐV đã học tập, quán triệt",
                                          "ĐV đã học"])), "count", lambda ln: s(ln, "attended")))
     if shp.makeup:
-        cols.append(col(path(mem_group, "Trong đó: học bù", rng.choice(["Trong đó: học bù", "Số ĐV học bù"])),
+        cols.append(col(path(mem_group, "Trong đó: học bù", look.pick(["Trong đó: học bù", "Số ĐV học bù"])),
                         "count", lambda ln: s(ln, "makeup")))
     if shp.pct == "eligible":
-        cols.append(col(path(mem_group, rng.choice(["Tỷ lệ (%)", "Đạt %"]),
-                             rng.choice(["Tỷ lệ ĐV học/ĐV phải học", "Tỷ lệ (%)", "% so với ĐV phải học"])), "pct",
+        cols.append(col(path(mem_group, look.pick(["Tỷ lệ (%)", "Đạt %"]),
+                             look.pick(["Tỷ lệ ĐV học/ĐV phải học", "Tỷ lệ (%)", "% so với ĐV phải học"])), "pct",
                         lambda ln: (s(ln, "attended"), ln.unit.eligible)))
     elif shp.pct == "total":
         cols.append(col(path(mem_group, "% so với tổng số", "Tỷ lệ so với tổng số ĐV (%)"), "pct",
                         lambda ln: (s(ln, "attended"), ln.unit.total)))
     if shp.target:
-        cols.append(col(path(pub_group, rng.choice(["Tổng số", "Kế hoạch", "Cần tuyên truyền"]),
-                             rng.choice(["QC thuộc diện học", "Số QC theo kế hoạch", "Quần chúng cần tuyên truyền"])),
+        cols.append(col(path(pub_group, look.pick(["Tổng số", "Kế hoạch", "Cần tuyên truyền"]),
+                             look.pick(["QC thuộc diện học", "Số QC theo kế hoạch", "Quần chúng cần tuyên truyền"])),
                         "count", lambda ln: s(ln, "target")))
     if shp.public:
         if shp.visits:
-            leaf, one = rng.choice([("Lượt người", "QC (lượt người)"), ("Số lượt", "Lượt QC dự"),
+            leaf, one = look.pick([("Lượt người", "QC (lượt người)"), ("Số lượt", "Lượt QC dự"),
                                     ("Lượt tham gia", "Số lượt người nghe")])
+        elif look.plain and "public-persons-header" in look.force:
+            leaf, one = "Tham gia", "QC (người)"
         else:
-            leaf, one = rng.choice([("Dự học", "QC dự học"), ("Số người", "Quần chúng được học tập (người)"),
+            leaf, one = look.pick([("Dự học", "QC dự học"), ("Số người", "Quần chúng được học tập (người)"),
                                     ("Tham gia", "QC (người)")])
         cols.append(col(path(pub_group, leaf, one), "count", lambda ln: s(ln, "public"), plain_zero=not shp.target))
     if shp.public_pct:
@@ -1096,7 +1162,7 @@ def study_cols(camp: Campaign | None, shp: StudyShape, look: Look, h: int, group
 
 def dotted_public(look: Look) -> None:
     """Counts above 999 as Vietnamese text ("1.250") — the trap of a CSV with decimal points."""
-    if look.counts == "int" and look.rng.random() < 0.3:
+    if look.counts == "int" and not look.plain and look.rng.random() < 0.3:
         look.counts = "dotted"
 
 
@@ -1111,29 +1177,29 @@ def lay_per_campaign(world: World, commune: Commune, look: Look, h: int, truth: 
     camps = [rng.choice(world.campaigns)] if one_sheet else rng.sample(world.campaigns, min(2, len(world.campaigns)))
     tables = []
     for camp in camps:
-        shp = StudyShape.draw(rng)
+        shp = StudyShape.draw(look)
         plenum_twins = [c for c in world.campaigns if c.plenum and c.plenum == camp.plenum]
-        ambiguous = len(plenum_twins) > 1 and rng.random() < 0.15
-        name = f"Nghị quyết Hội nghị {camp.plenum}" if ambiguous else camp_text(camp, rng, world.campaigns)
+        ambiguous = len(plenum_twins) > 1 and look.maybe(0.15, "plenum-ambiguous")
+        name = f"Nghị quyết Hội nghị {camp.plenum}" if ambiguous else camp_text(camp, look, world.campaigns)
         if ambiguous:
             features.append("plenum-ambiguous")
             truth.must_report.append(f"sheet names '{name}', which {len(plenum_twins)} campaigns share")
-        top = (name,) if h == 3 and rng.random() < 0.5 else ()
+        top: tuple[str, ...] = (name,) if h == 3 and look.maybe(0.5, "camp-in-header") else ()
         cols = stt_name(look) + study_cols(camp, shp, look, h, top) + note_col(look)
-        lines = body_lines(commune, look, with_subs=rng.random() < 0.6)
+        lines = body_lines(commune, look, with_subs=look.maybe(0.6, "flat-sub", default=True))
         apply_traps(world, commune, look, lines, truth, features)
         for ln in lines:
             if ln.kind == "unit":
                 truth.study(ln.unit, camp, shp.target, shp.public, shp.visits)
                 if shp.total and shp.exempt:
                     truth.membership(ln.unit, required=False)
-        heading = rng.choice(["KẾT QUẢ TRIỂN KHAI HỌC TẬP, QUÁN TRIỆT", "BIỂU THỐNG KÊ SỐ LƯỢNG ĐẢNG VIÊN HỌC TẬP",
+        heading = look.pick(["KẾT QUẢ TRIỂN KHAI HỌC TẬP, QUÁN TRIỆT", "BIỂU THỐNG KÊ SỐ LƯỢNG ĐẢNG VIÊN HỌC TẬP",
                               "TỔNG HỢP SỐ LIỆU HỌC TẬP"])
-        year_in = rng.random() < 0.7
-        t, caps = titles(world, commune, heading, rng, extra=[name] if not top else [],
-                         year_in_heading=year_in, dated_next_year=year_in and rng.random() < 0.2,
+        year_in = look.maybe(0.7, "no-year-in-heading", default=True)
+        t, caps = titles(world, commune, heading, look, extra=[name] if not top else [],
+                         year_in_heading=year_in, dated_next_year=year_in and look.maybe(0.2, "dated-next-year"),
                          features=features)
-        sheet = rng.choice([camp.code.replace("/", "_") if camp.code else "NQ Dai hoi", f"Bieu {len(tables) + 1}",
+        sheet = look.pick([camp.code.replace("/", "_") if camp.code else "NQ Dai hoi", f"Bieu {len(tables) + 1}",
                             f"HT {len(tables) + 1}"])
         tables.append(Table(sheet, t, caps, cols, lines, h))
     return tables
@@ -1144,28 +1210,28 @@ def lay_side_by_side(world: World, commune: Commune, look: Look, h: int, truth: 
     h = max(h, 2)
     camps = list(world.campaigns[: rng.randint(2, len(world.campaigns))])
     cols = stt_name(look)
-    base = rng.random() < 0.6
-    with_exempt = base and rng.random() < 0.6
+    base = look.maybe(0.6, "no-total", default=True)
+    with_exempt = base and look.maybe(0.6, "no-exempt", default=True)
     if base:
-        cols.append(Col((rng.choice(["Tổng số ĐV", "Số đảng viên (đ/c)", "ĐV hiện có"]),), "count",
+        cols.append(Col((look.pick(["Tổng số ĐV", "Số đảng viên (đ/c)", "ĐV hiện có"]),), "count",
                         lambda ln: ln.unit.total))
         if with_exempt:
-            cols.append(Col((rng.choice(["Miễn sinh hoạt", "ĐV miễn SH"]),), "count", lambda ln: ln.unit.exempt))
-    same_label = len(camps) > 1 and rng.random() < 0.15
-    names = [camp_text(c, rng, world.campaigns) for c in camps]
+            cols.append(Col((look.pick(["Miễn sinh hoạt", "ĐV miễn SH"]),), "count", lambda ln: ln.unit.exempt))
+    same_label = len(camps) > 1 and look.maybe(0.15, "same-label-twice")
+    names = [camp_text(c, look, world.campaigns) for c in camps]
     if same_label:
         names[1] = names[0]
         features.append("same-label-twice")
         truth.must_report.append(f"two campaign groups both labelled '{names[0]}'")
     shapes = []
     for i, camp in enumerate(camps):
-        shp = StudyShape.draw(rng, members_base=False)
+        shp = StudyShape.draw(look, members_base=False)
         shapes.append(shp)
         group = (names[i],) if h >= 2 else ()
         cs = study_cols(camp, shp, look, h, group, gid=(f"g{i}",))
         cols += cs
     cols += note_col(look)
-    lines = body_lines(commune, look, with_subs=rng.random() < 0.5)
+    lines = body_lines(commune, look, with_subs=look.maybe(0.5, "flat-sub", default=True))
     apply_traps(world, commune, look, lines, truth, features)
     for ln in lines:
         if ln.kind != "unit":
@@ -1174,46 +1240,44 @@ def lay_side_by_side(world: World, commune: Commune, look: Look, h: int, truth: 
             truth.study(ln.unit, camp, shp.target, shp.public, shp.visits)
         if with_exempt:
             truth.membership(ln.unit, required=False)
-    t, caps = titles(world, commune, rng.choice(["KẾT QUẢ HỌC TẬP CÁC NGHỊ QUYẾT, CHỈ THỊ CỦA ĐẢNG",
-                                                 "BIỂU TỔNG HỢP HỌC TẬP, QUÁN TRIỆT NGHỊ QUYẾT"]), rng)
-    return [Table(rng.choice(["Hoc tap", "TH", "Sheet1"]), t, caps, cols, lines, h)]
+    t, caps = titles(world, commune, look.pick(["KẾT QUẢ HỌC TẬP CÁC NGHỊ QUYẾT, CHỈ THỊ CỦA ĐẢNG",
+                                                 "BIỂU TỔNG HỢP HỌC TẬP, QUÁN TRIỆT NGHỊ QUYẾT"]), look)
+    return [Table(look.pick(["Hoc tap", "TH", "Sheet1"]), t, caps, cols, lines, h)]
 
 
 def rating_cols_x(world: World, look: Look, h: int, top: str | None, wrong_scheme: bool) -> tuple[list[Col], bool]:
-    rng = look.rng
     y = world.year
     levels = unit_levels(y)
     if wrong_scheme:
         levels = LATER if scheme_for(y) == "tsvm-2008" else UNIT_OLD
-    group = rng.choice(["Xếp loại", "Kết quả xếp loại", "Xếp loại chất lượng", "Mức xếp loại"])
+    group = look.pick(["Xếp loại", "Kết quả xếp loại", "Xếp loại chất lượng", "Mức xếp loại"])
     cols = []
     for i, (_code, spellings) in enumerate(levels):
-        label = rng.choice(spellings)
+        label = look.pick(spellings)
         real = unit_levels(y)[i][0]
         path = (label,) if h == 1 else (group, label) if h == 2 or not top else (top, group, label)
         cols.append(Col(path, "mark", (lambda r: lambda ln: ln.unit.level == r)(real), sub_own=True))
-    ex_col = exemplary_possible(y) and rng.random() < 0.85
+    ex_col = exemplary_possible(y) and look.maybe(0.85, "no-exemplary", default=True)
     if ex_col:
-        ex = rng.choice(EXEMPLARY_OLD if scheme_for(y) == "tsvm-2008" else EXEMPLARY_NEW)
+        ex = look.pick(EXEMPLARY_OLD if scheme_for(y) == "tsvm-2008" else EXEMPLARY_NEW)
         path = (ex,) if h == 1 or not top else (top, ex) if h == 2 else (top, ex)
-        if h == 3 and rng.random() < 0.5:
+        if h == 3 and look.maybe(0.5, "exemplary-in-group"):
             path = (top, group, ex) if top else (group, ex)
         cols.append(Col(path, "mark", lambda ln: ln.unit.exemplary, sub_own=True))
     return cols, ex_col
 
 
 def lay_unit_x(world: World, commune: Commune, look: Look, h: int, truth: Truth, features: list[str]) -> list[Table]:
-    rng = look.rng
     y = world.year
-    wrong = rng.random() < 0.15 and y != 2018
+    wrong = look.maybe(0.15, "wrong-scheme-levels") and y != 2018
     if wrong:
         features.append("wrong-scheme-levels")
         truth.must_report.append(f"unit levels of the other scheme for {y}")
-    top = rng.choice([f"Kết quả đánh giá, xếp loại chất lượng năm {y}", "Đánh giá, xếp loại tổ chức đảng"]) \
+    top = look.pick([f"Kết quả đánh giá, xếp loại chất lượng năm {y}", "Đánh giá, xếp loại tổ chức đảng"]) \
         if h == 3 else None
-    cols = stt_name(look, rng.choice(["Tên tổ chức đảng", "Tổ chức đảng", "Chi, đảng bộ"]))
-    if rng.random() < 0.3:
-        cols.append(Col((rng.choice(["Số ĐV", "Tổng số ĐV"]),), "count", lambda ln: ln.unit.total, sub_own=False))
+    cols = stt_name(look, look.pick(["Tên tổ chức đảng", "Tổ chức đảng", "Chi, đảng bộ"]))
+    if look.maybe(0.3, "unit-x-count"):
+        cols.append(Col((look.pick(["Số ĐV", "Tổng số ĐV"]),), "count", lambda ln: ln.unit.total, sub_own=False))
     rc, ex_col = rating_cols_x(world, look, h, top, wrong)
     cols += rc + note_col(look)
     lines = body_lines(commune, look, with_subs=True)
@@ -1221,25 +1285,26 @@ def lay_unit_x(world: World, commune: Commune, look: Look, h: int, truth: Truth,
     for ln in lines:
         if ln.kind in ("unit", "sub"):
             truth.unit_rating(ln.unit, ex_col)
-    year_in = rng.random() < 0.8
-    dated = rng.random() < 0.35
-    t, caps = titles(world, commune, rng.choice(["KẾT QUẢ ĐÁNH GIÁ, XẾP LOẠI CHẤT LƯỢNG TỔ CHỨC ĐẢNG",
-                                                 "TỔNG HỢP PHÂN LOẠI CHI BỘ, ĐẢNG BỘ BỘ PHẬN"]), rng,
+    year_in = look.maybe(0.8, "no-year-in-heading", default=True)
+    dated = look.maybe(0.35, "dated-next-year")
+    t, caps = titles(world, commune, look.pick(["KẾT QUẢ ĐÁNH GIÁ, XẾP LOẠI CHẤT LƯỢNG TỔ CHỨC ĐẢNG",
+                                                 "TỔNG HỢP PHÂN LOẠI CHI BỘ, ĐẢNG BỘ BỘ PHẬN"]), look,
                      year_in_heading=year_in, dated_next_year=dated, features=features)
-    return [Table(rng.choice(["Xep loai TCD", "XL chi bo", "Sheet1"]), t, caps, cols, lines, h)]
+    return [Table(look.pick(["Xep loai TCD", "XL chi bo", "Sheet1"]), t, caps, cols, lines, h)]
 
 
 def member_cols(world: World, look: Look, h: int, pairs: bool, na: bool, assessed_col: bool,
                 top: str) -> list[Col]:
-    rng = look.rng
     y = world.year
     cols: list[Col] = []
-    sl, pc = rng.choice([("SL", "%"), ("Số lượng", "Tỷ lệ %"), ("Số ĐV", "TL (%)"), ("Số người", "Tỷ lệ")])
+    sl, pc = look.pick([("SL", "%"), ("Số lượng", "Tỷ lệ %"), ("Số ĐV", "TL (%)"), ("Số người", "Tỷ lệ")])
     if assessed_col:
-        cols.append(Col((rng.choice(["Số ĐV được đánh giá", "ĐV được xếp loại", "Tổng số ĐV được đánh giá, xếp loại"]),),
+        head = "Tổng số ĐV được đánh giá, xếp loại" if look.plain and "assessed-long-header" in look.force else \
+            look.pick(["Số ĐV được đánh giá", "ĐV được xếp loại", "Tổng số ĐV được đánh giá, xếp loại"])
+        cols.append(Col((head,),
                         "count", lambda ln: ln.unit.assessed))
     for code, spellings in member_levels(y):
-        label = rng.choice(spellings)
+        label = look.pick(spellings)
         f = (lambda c: lambda ln: ln.unit.members[c])(code)
         if not pairs:
             cols.append(Col((label,) if h == 1 else (top, label) if h == 2 else (top, "Chia ra", label), "count", f))
@@ -1252,42 +1317,45 @@ def member_cols(world: World, look: Look, h: int, pairs: bool, na: bool, assesse
             cols.append(Col(base + (sl,), "count", f))
             cols.append(Col(base + (pc,), "pct", (lambda c: lambda ln: (ln.unit.members[c], ln.unit.assessed))(code)))
     if na:
-        head = rng.choice(["Không xếp loại (mới kết nạp, ốm đau)", "Chưa đánh giá", "ĐV không đánh giá, xếp loại",
+        head = look.pick(["Không xếp loại (mới kết nạp, ốm đau)", "Chưa đánh giá", "ĐV không đánh giá, xếp loại",
                            "Không xếp loại"])
         cols.append(Col((head,) if h < 3 else (top, head), "count", lambda ln: ln.unit.not_assessed))
     return cols
 
 
 def lay_member_pairs(world: World, commune: Commune, look: Look, h: int, truth: Truth, features: list[str]) -> list[Table]:
-    rng = look.rng
     y = world.year
-    top = rng.choice(["Kết quả xếp loại đảng viên", f"Phân loại đảng viên năm {y}", "Xếp loại chất lượng ĐV"])
+    top = look.pick(["Kết quả xếp loại đảng viên", f"Phân loại đảng viên năm {y}", "Xếp loại chất lượng ĐV"])
     cols = stt_name(look)
-    with_total = rng.random() < 0.4
-    with_exempt = with_total and rng.random() < 0.5
+    with_total = look.maybe(0.4, "no-total", default=True)
+    with_exempt = (with_total and look.maybe(0.5, "no-exempt", default=True)) or \
+        (look.plain and "exempt-only" in look.force)
     if with_total:
-        cols.append(Col((rng.choice(["Tổng số ĐV", "Số ĐV hiện có"]),), "count", lambda ln: ln.unit.total))
+        cols.append(Col((look.pick(["Tổng số ĐV", "Số ĐV hiện có"]),), "count", lambda ln: ln.unit.total))
     if with_exempt:
-        cols.append(Col((rng.choice(["Miễn đánh giá (miễn SHĐ)", "ĐV miễn sinh hoạt"]),), "count",
+        cols.append(Col((look.pick(["Miễn đánh giá (miễn SHĐ)", "ĐV miễn sinh hoạt"]),), "count",
                         lambda ln: ln.unit.exempt))
-    if rng.random() < 0.25:
-        head, f = rng.choice([("Kết nạp mới", lambda ln: ln.unit.admitted),
+    if look.plain and "women-col" in look.force:
+        cols.append(Col(("Đảng viên nữ",), "count", lambda ln: ln.unit.women, extra=True))
+    elif look.maybe(0.25, "women-col"):
+        head, f = look.pick([("Kết nạp mới", lambda ln: ln.unit.admitted),
                               ("Trong đó: dự bị", lambda ln: ln.unit.admitted + ln.unit.moved_in),
                               ("Đảng viên nữ", lambda ln: ln.unit.women)])
         cols.append(Col((head,), "count", f, extra=True))
-    na = rng.random() < 0.8
-    cols += member_cols(world, look, h, rng.random() < 0.75, na, rng.random() < 0.5, top) + note_col(look)
-    lines = body_lines(commune, look, with_subs=rng.random() < 0.5)
+    na = look.maybe(0.8, "no-na", default=True)
+    cols += member_cols(world, look, h, look.maybe(0.75, "no-pairs", default=True), na,
+                        look.maybe(0.5, "assessed-col"), top) + note_col(look)
+    lines = body_lines(commune, look, with_subs=look.maybe(0.5, "flat-sub", default=True))
     apply_traps(world, commune, look, lines, truth, features)
     for ln in lines:
         if ln.kind == "unit":
             truth.member_rating(ln.unit, na)
             if with_exempt:
                 truth.membership(ln.unit, required=False)
-    t, caps = titles(world, commune, rng.choice(["KẾT QUẢ ĐÁNH GIÁ, XẾP LOẠI CHẤT LƯỢNG ĐẢNG VIÊN",
-                                                 "BIỂU TỔNG HỢP PHÂN LOẠI ĐẢNG VIÊN"]), rng,
-                     dated_next_year=rng.random() < 0.3, features=features)
-    return [Table(rng.choice(["XL dang vien", "DV", "Sheet1"]), t, caps, cols, lines, h)]
+    t, caps = titles(world, commune, look.pick(["KẾT QUẢ ĐÁNH GIÁ, XẾP LOẠI CHẤT LƯỢNG ĐẢNG VIÊN",
+                                                 "BIỂU TỔNG HỢP PHÂN LOẠI ĐẢNG VIÊN"]), look,
+                     dated_next_year=look.maybe(0.3, "dated-next-year"), features=features)
+    return [Table(look.pick(["XL dang vien", "DV", "Sheet1"]), t, caps, cols, lines, h)]
 
 
 def lay_combined(world: World, commune: Commune, look: Look, h: int, truth: Truth, features: list[str]) -> list[Table]:
@@ -1295,55 +1363,56 @@ def lay_combined(world: World, commune: Commune, look: Look, h: int, truth: Trut
     y = world.year
     h = max(h, 2)
     cols = stt_name(look)
-    g_mem = rng.choice(["Số lượng đảng viên", "Đảng viên", "SỐ LƯỢNG ĐV"])
-    cols.append(Col((g_mem, rng.choice(["Tổng số", "Hiện có", "Cuối kỳ"])), "count", lambda ln: ln.unit.total))
-    cols.append(Col((g_mem, rng.choice(["Miễn SH", "Được miễn sinh hoạt", "Trong đó miễn SHĐ"])), "count",
+    g_mem = look.pick(["Số lượng đảng viên", "Đảng viên", "SỐ LƯỢNG ĐV"])
+    cols.append(Col((g_mem, look.pick(["Tổng số", "Hiện có", "Cuối kỳ"])), "count", lambda ln: ln.unit.total))
+    cols.append(Col((g_mem, look.pick(["Miễn SH", "Được miễn sinh hoạt", "Trong đó miễn SHĐ"])), "count",
                     lambda ln: ln.unit.exempt))
-    if rng.random() < 0.35:
-        cols.append(Col((g_mem, rng.choice(["Kết nạp mới", "Chuyển đến", "Tăng trong năm"])), "count",
+    if look.maybe(0.35, "movement-col"):
+        cols.append(Col((g_mem, look.pick(["Kết nạp mới", "Chuyển đến", "Tăng trong năm"])), "count",
                         lambda ln: ln.unit.admitted + ln.unit.moved_in, extra=True))
     for ln_u in commune.leaves:
         truth.membership(ln_u)
     camps = world.campaigns[: rng.randint(1, min(2, len(world.campaigns)))]
     shapes = []
     for i, camp in enumerate(camps):
-        shp = StudyShape(False, False, False, rng.random() < 0.2, "none", rng.random() < 0.4, True,
-                         rng.random() < 0.4, False, False, False, rng.random() < 0.2)
-        shp.public_pct = shp.target and rng.random() < 0.3
+        shp = StudyShape(False, False, False, look.maybe(0.2, "makeup"), "none", look.maybe(0.4, "no-target", default=True),
+                         True, look.maybe(0.4, "visits"), False, False, False, look.maybe(0.2, "classes"))
+        shp.public_pct = shp.target and look.maybe(0.3, "public-pct")
         shapes.append(shp)
-        name = camp_text(camp, rng, world.campaigns)
+        name = camp_text(camp, look, world.campaigns)
         cols += study_cols(camp, shp, look, h, (f"Học tập {name}",), gid=(f"c{i}",))
     ux_cols: list[Col]
-    if rng.random() < 0.5:
-        g_u = rng.choice(["Xếp loại chi bộ", "Đánh giá tổ chức đảng"])
-        levels = {code: rng.choice(sp) for code, sp in unit_levels(y)}
-        two_labels = rng.random() < 0.3
+    if look.maybe(0.5, "x-levels", default=True):
+        g_u = look.pick(["Xếp loại chi bộ", "Đánh giá tổ chức đảng"])
+        levels = {code: look.pick(sp) for code, sp in unit_levels(y)}
+        two_labels = look.maybe(0.3, "self-vs-decided")
         if two_labels:
             features.append("self-vs-decided")
             ux_cols = [Col((g_u, "Chi bộ tự xếp loại"), "text", lambda ln: levels[ln.unit.self_level] if ln.unit else None),
-                       Col((g_u, rng.choice(["Đảng ủy quyết định xếp loại", "Cấp ủy cấp trên công nhận"])), "text",
+                       Col((g_u, "Cấp ủy cấp trên công nhận" if look.plain and "decided-upper" in look.force else
+                            look.pick(["Đảng ủy quyết định xếp loại", "Cấp ủy cấp trên công nhận"])), "text",
                            lambda ln: levels[ln.unit.level] if ln.unit else None)]
         else:
-            ux_cols = [Col((g_u, rng.choice(["Xếp loại", "Mức xếp loại"])), "text",
+            ux_cols = [Col((g_u, look.pick(["Xếp loại", "Mức xếp loại"])), "text",
                            lambda ln: levels[ln.unit.level] if ln.unit else None)]
-        ex_col = exemplary_possible(y) and rng.random() < 0.8
+        ex_col = exemplary_possible(y) and look.maybe(0.8, "no-exemplary", default=True)
         if ex_col:
-            ux_cols.append(Col((g_u, rng.choice(EXEMPLARY_OLD if scheme_for(y) == "tsvm-2008" else EXEMPLARY_NEW)),
+            ux_cols.append(Col((g_u, look.pick(EXEMPLARY_OLD if scheme_for(y) == "tsvm-2008" else EXEMPLARY_NEW)),
                                "mark", lambda ln: ln.unit.exemplary, sub_own=True))
         for c in ux_cols:
             if c.kind == "text":
                 c.sub_own = True
     else:
         ux_cols, ex_col = rating_cols_x(world, look, 2, None, False)
-        g_u = rng.choice(["Xếp loại TCĐ", "Chất lượng chi bộ"])
+        g_u = look.pick(["Xếp loại TCĐ", "Chất lượng chi bộ"])
         for c in ux_cols:
             c.path = (g_u, c.path[-1])
     cols += ux_cols
-    na = rng.random() < 0.7
+    na = look.maybe(0.7, "no-na", default=True)
     cols += [Col(("Xếp loại đảng viên",) + c.path[-1:], c.kind, c.f) for c in
              member_cols(world, look, 1, False, na, False, "")]
     cols += note_col(look)
-    lines = body_lines(commune, look, with_subs=rng.random() < 0.6)
+    lines = body_lines(commune, look, with_subs=look.maybe(0.6, "flat-sub", default=True))
     apply_traps(world, commune, look, lines, truth, features)
     for ln in lines:
         if ln.kind == "unit":
@@ -1353,28 +1422,28 @@ def lay_combined(world: World, commune: Commune, look: Look, h: int, truth: Trut
             truth.member_rating(ln.unit, na)
         if ln.kind in ("unit", "sub"):
             truth.unit_rating(ln.unit, ex_col)
-    t, caps = titles(world, commune, rng.choice(["BIỂU TỔNG HỢP", "BIỂU TỔNG HỢP SỐ LIỆU CÔNG TÁC ĐẢNG",
-                                                 "SỐ LIỆU TỔNG HỢP CUỐI NĂM"]), rng, dated_next_year=rng.random() < 0.3,
+    t, caps = titles(world, commune, look.pick(["BIỂU TỔNG HỢP", "BIỂU TỔNG HỢP SỐ LIỆU CÔNG TÁC ĐẢNG",
+                                                 "SỐ LIỆU TỔNG HỢP CUỐI NĂM"]), look, dated_next_year=look.maybe(0.3, "dated-next-year"),
                      features=features)
-    return [Table(rng.choice(["Bieu tong hop", "TH cuoi nam", "Sheet1"]), t, caps, cols, lines, h)]
+    return [Table(look.pick(["Bieu tong hop", "TH cuoi nam", "Sheet1"]), t, caps, cols, lines, h)]
 
 
 def lay_long(world: World, commune: Commune, look: Look, h: int, truth: Truth, features: list[str]) -> list[Table]:
     rng = look.rng
     camps = world.campaigns
-    by_unit = rng.random() < 0.65
+    by_unit = look.maybe(0.65, "by-campaign", default=True)
     leaves = [u for u in commune.leaves]
     pairs = [(u, c) for u in leaves for c in camps] if by_unit else [(u, c) for c in camps for u in leaves]
-    short = rng.random() < 0.5
-    names = {c.campaign_id: (c.code if short and c.code else camp_text(c, rng, camps)) for c in camps}
-    merge_names = by_unit and rng.random() < 0.35
-    shp = StudyShape.draw(rng)
+    short = look.maybe(0.5, "long-names", default=True)
+    names = {c.campaign_id: (c.code if short and c.code else camp_text(c, look, camps)) for c in camps}
+    merge_names = by_unit and look.maybe(0.35, "merged-names")
+    shp = StudyShape.draw(look)
     shp.held = shp.slash = False
     lines = []
     for i, (u, c) in enumerate(pairs):
         first = i == 0 or pairs[i - 1][0] is not u
         lines.append(Line("unit", u, c, label="" if first or not merge_names else "merged-below"))
-    dup = rng.random()
+    dup = rng.random() if not look.plain else (0.0 if "dup-same" in look.force else 0.15 if "dup-conflict" in look.force else 1.0)
     if dup < 0.1:
         i = rng.randrange(len(lines))
         lines.insert(i + 1, Line("unit", lines[i].unit, lines[i].camp))
@@ -1386,68 +1455,96 @@ def lay_long(world: World, commune: Commune, look: Look, h: int, truth: Truth, f
         features.append("dup-conflict")
         truth.must_report.append(f"'{lines[i].unit.name}' × {lines[i].camp.code or lines[i].camp.kind} given twice, "
                                  "differently")
-    cols = [Col((rng.choice(["STT", "TT"]),), "stt"),
-            Col((rng.choice(["Chi bộ", "Tên chi bộ", "Đơn vị"]),), "name"),
-            Col((rng.choice(["Nghị quyết, chỉ thị được học", "Chuyên đề", "Văn bản", "Nội dung học tập"]),), "campaign",
+    cols = [Col((look.pick(["STT", "TT"]),), "stt"),
+            Col((look.pick(["Chi bộ", "Tên chi bộ", "Đơn vị"]),), "name"),
+            Col((look.pick(["Nghị quyết, chỉ thị được học", "Chuyên đề", "Văn bản", "Nội dung học tập"]),), "campaign",
                 lambda ln: names[ln.camp.campaign_id])]
     cols += study_cols(None, shp, look, min(h, 2), ()) + note_col(look)
     for ln in lines:
         truth.study(ln.unit, ln.camp, shp.target, shp.public, shp.visits)
         if shp.total and shp.exempt:
             truth.membership(ln.unit, required=False)
-    t, caps = titles(world, commune, rng.choice(["SỔ THEO DÕI HỌC TẬP NGHỊ QUYẾT", "KẾT QUẢ HỌC TẬP, QUÁN TRIỆT"]),
-                     rng)
-    table = Table(rng.choice(["Theo doi", "Sheet1", "Hoc NQ"]), t, caps, cols, lines, min(h, 2),
+    t, caps = titles(world, commune, look.pick(["SỔ THEO DÕI HỌC TẬP NGHỊ QUYẾT", "KẾT QUẢ HỌC TẬP, QUÁN TRIỆT"]),
+                     look)
+    table = Table(look.pick(["Theo doi", "Sheet1", "Hoc NQ"]), t, caps, cols, lines, min(h, 2),
                   merge_names=merge_names, no_totals=True)
     return [table]
 
 
 def lay_membership(world: World, commune: Commune, look: Look, h: int, truth: Truth, features: list[str]) -> list[Table]:
-    rng = look.rng
     y = world.year
     cols = stt_name(look)
-    movement = rng.random() < 0.6
+    movement = look.maybe(0.6, "movement")
     if movement:
         h = max(h, 2)
-        g_in, g_out = rng.choice([("Tăng", "Giảm"), ("Tăng trong năm", "Giảm trong năm")])
-        cols.append(Col((rng.choice(["Đầu năm", f"Số ĐV đến 31/12/{y - 1}", "Tổng số đầu kỳ"]),), "count",
+        g_in, g_out = look.pick([("Tăng", "Giảm"), ("Tăng trong năm", "Giảm trong năm")])
+        cols.append(Col((look.pick(["Đầu năm", f"Số ĐV đến 31/12/{y - 1}", "Tổng số đầu kỳ"]),), "count",
                         lambda ln: ln.unit.start))
         cols.append(Col((g_in, "Kết nạp mới"), "count", lambda ln: ln.unit.admitted, extra=True))
         cols.append(Col((g_in, "Chuyển đến"), "count", lambda ln: ln.unit.moved_in, extra=True))
         cols.append(Col((g_out, "Chuyển đi"), "count", lambda ln: ln.unit.moved_out, extra=True))
         cols.append(Col((g_out, "Từ trần"), "count", lambda ln: ln.unit.died, extra=True))
-        end = rng.choice(["Cuối năm", f"Số ĐV đến 31/12/{y}", "Tổng số cuối kỳ", "Hiện có"])
+        end = look.pick(["Cuối năm", f"Số ĐV đến 31/12/{y}", "Tổng số cuối kỳ", "Hiện có"])
         cols.append(Col((end,), "count", lambda ln: ln.unit.total))
         features.append("movement")
+    elif look.plain and "start-end" in look.force:
+        h = 1
+        cols.append(Col((f"Số ĐV đến 31/12/{y - 1}",), "count", lambda ln: ln.unit.start))
+        cols.append(Col((f"Số ĐV đến 31/12/{y}",), "count", lambda ln: ln.unit.total))
+        features.append("start-end")
+    elif look.plain and "start-end-words" in look.force:
+        h = 1
+        cols.append(Col(("Đầu năm",), "count", lambda ln: ln.unit.start))
+        cols.append(Col(("Cuối năm",), "count", lambda ln: ln.unit.total))
+        features.append("start-end")
     else:
         if h == 1:
-            cols.append(Col((rng.choice(["Tổng số đảng viên", "Số ĐV hiện có (đ/c)", "Đảng viên (tổng)"]),), "count",
+            cols.append(Col((look.pick(["Tổng số đảng viên", "Số ĐV hiện có (đ/c)", "Đảng viên (tổng)"]),), "count",
                             lambda ln: ln.unit.total))
         else:
-            g = rng.choice(["Đảng viên", "Số lượng đảng viên"])
+            g = look.pick(["Đảng viên", "Số lượng đảng viên"])
             top = (f"Tình hình đảng viên đến 31/12/{y}",) if h == 3 else ()
             cols.append(Col(top + (g, "Tổng số"), "count", lambda ln: ln.unit.total))
-            if rng.random() < 0.5:
-                cols.append(Col(top + (g, rng.choice(["Nữ", "Dân tộc thiểu số"])), "count",
+            if look.maybe(0.5, "women-col"):
+                cols.append(Col(top + (g, look.pick(["Nữ", "Dân tộc thiểu số"])), "count",
                                 lambda ln: ln.unit.women, extra=True))
-    ex_head = rng.choice(["Miễn sinh hoạt", "Số ĐV được miễn công tác và sinh hoạt đảng", "ĐV miễn SHĐ",
+    ex_head = look.pick(["Miễn sinh hoạt", "Số ĐV được miễn công tác và sinh hoạt đảng", "ĐV miễn SHĐ",
                           "Được miễn SH"])
     cols.append(Col((ex_head,), "count", lambda ln: ln.unit.exempt))
     cols += note_col(look)
-    lines = body_lines(commune, look, with_subs=rng.random() < 0.6)
+    lines = body_lines(commune, look, with_subs=look.maybe(0.6, "flat-sub", default=True))
     apply_traps(world, commune, look, lines, truth, features)
     for ln in lines:
         if ln.kind == "unit":
             truth.membership(ln.unit)
-    t, caps = titles(world, commune, rng.choice(["BÁO CÁO TÌNH HÌNH ĐẢNG VIÊN", "THỐNG KÊ SỐ LƯỢNG ĐẢNG VIÊN",
-                                                 "BIỂU SỐ LIỆU ĐẢNG VIÊN"]), rng)
-    return [Table(rng.choice(["Dang vien", "So luong", "Sheet1"]), t, caps, cols, lines, h)]
+    t, caps = titles(world, commune, look.pick(["BÁO CÁO TÌNH HÌNH ĐẢNG VIÊN", "THỐNG KÊ SỐ LƯỢNG ĐẢNG VIÊN",
+                                                 "BIỂU SỐ LIỆU ĐẢNG VIÊN"]), look,
+                     dated_next_year=look.plain and "dated-next-year" in look.force, features=features)
+    return [Table(look.pick(["Dang vien", "So luong", "Sheet1"]), t, caps, cols, lines, h)]
+
+
+def lay_district(world: World, commune: Commune, look: Look, h: int, truth: Truth,
+                 features: list[str]) -> list[Table]:
+    """One district sheet: every commune's chi bộ under a section row naming its committee."""
+    lines: list[Line] = []
+    for c in world.communes:
+        lines.append(Line("section", label=c.committee.upper()))
+        lines += [Line("unit", u) for u in c.leaves]
+        for u in c.leaves:
+            truth.membership(u)
+    cols = stt_name(look) + [Col(("Tổng số ĐV",), "count", lambda ln: ln.unit.total),
+                             Col(("Miễn sinh hoạt",), "count", lambda ln: ln.unit.exempt)]
+    t = [[f"HUYỆN ỦY {world.district.split(' ', 2)[-1].upper()}", None, None, None, "ĐẢNG CỘNG SẢN VIỆT NAM"],
+         ["*"], [f"TỔNG HỢP SỐ LƯỢNG ĐẢNG VIÊN CÁC ĐẢNG BỘ CƠ SỞ NĂM {world.year}"]]
+    return [Table("Tong hop", t, {0, 2}, cols, lines, 1)]
 
 
 LAYOUT_FNS = {"side-by-side": lay_side_by_side, "combined": lay_combined, "unit-x": lay_unit_x,
-              "member-pairs": lay_member_pairs, "long": lay_long, "membership": lay_membership}
+              "member-pairs": lay_member_pairs, "long": lay_long, "membership": lay_membership,
+              "district": lay_district}
 HEIGHTS = {"per-campaign": (1, 2, 3), "side-by-side": (2, 3), "combined": (2, 3), "unit-x": (1, 2, 3),
-           "member-pairs": (1, 2, 3), "long": (1, 2), "membership": (1, 2, 3), "per-committee": (1, 2)}
+           "member-pairs": (1, 2, 3), "long": (1, 2), "membership": (1, 2, 3), "per-committee": (1, 2),
+           "district": (1,)}
 
 
 def _tables(layout: str, world: World, commune: Commune, look: Look, h: int, truth: Truth, one_sheet: bool,
@@ -1457,18 +1554,38 @@ def _tables(layout: str, world: World, commune: Commune, look: Look, h: int, tru
     return LAYOUT_FNS[layout](world, commune, look, h, truth, features)
 
 
-def make_form(index: int, layout: str, carrier: str, variant: int, seed: int = SEED) -> HoldoutForm:
-    rng = random.Random(f"holdout/{seed}/{layout}/{carrier}/{variant}")
+def make_form(index: int, layout: str, carrier: str, variant: int, seed: int = SEED,
+              focus: Focus | None = None) -> HoldoutForm:
+    """One form: broad (every choice seeded) or, with ``focus``, plain with exactly the forced traps."""
+    rng = random.Random(f"holdout/{seed}/{layout}/{carrier}/{variant}" + (f"/{focus.name}" if focus else ""))
     h = HEIGHTS[layout][(index + variant) % len(HEIGHTS[layout])]
     encoding = "unicode"
     roll = rng.random()
-    if carrier in FONT_CARRIERS and roll < 0.3:
+    if focus is not None:
+        encoding = focus.encoding
+    elif carrier in FONT_CARRIERS and roll < 0.3:
         encoding = "tcvn3" if roll < 0.17 else "vni"
     elif carrier != "csv-cp1258" and roll > 0.86:
         encoding = "nfd"
     year = rng.randint(2012, 2025)
+    if focus is not None and focus.years:
+        year = rng.choice(focus.years)
     n_communes = rng.randint(2, 3) if layout == "per-committee" else rng.choice([1, 1, 2])
-    world = World(rng, year, n_communes, sub_committee=rng.random() < 0.35)
+    if layout == "district":
+        n_communes = 2
+    sub = rng.random() < 0.35
+    sub_in_ref = None
+    if focus is not None:
+        sub = "sub-committee" in focus.force
+        sub_in_ref = "sub-not-in-ref" not in focus.force
+        h = focus.height or HEIGHTS[layout][0]
+    world = World(rng, year, n_communes, sub_committee=sub, sub_in_reference=sub_in_ref)
+    if focus is not None and "shared-names" in focus.force:  # every commune has its "Chi bộ Trạm Y tế"
+        for c in world.communes:
+            if not any(u.name == "Chi bộ Trạm Y tế" for u in c.units):
+                u = Unit(f"{c.unit_id}-yt", "Chi bộ Trạm Y tế", "co_quan")
+                world._figures(u)
+                c.units.append(u)
     truth = Truth(year)
     one_sheet = carrier.startswith("csv")
     suffix = SUFFIX.get(carrier, ".csv")
@@ -1481,17 +1598,22 @@ def make_form(index: int, layout: str, carrier: str, variant: int, seed: int = S
         sub = layout
         if layout == "per-committee":
             sub = rng.choice(["per-campaign", "unit-x", "member-pairs", "combined", "membership"])
-        look = Look.draw(rng, carrier)
-        if sub in ("per-campaign", "side-by-side", "long"):
-            dotted_public(look)
+        if focus is not None:
+            look = Look.focused(rng, carrier, focus.force)
+        else:
+            look = Look.draw(rng, carrier)
+            if sub in ("per-campaign", "side-by-side", "long"):
+                dotted_public(look)
         sh = h if h in HEIGHTS[sub] else HEIGHTS[sub][0]
         tables = _tables(sub, world, commune, look, sh, truth, one_sheet, features)
-        if look.totals != "none" and rng.random() < 0.12 and not tables[0].no_totals:
+        if look.totals != "none" and look.maybe(0.12, "wrong-total") and not tables[0].no_totals:
             tables[0].wrong_total = True
-        rel = rng.choice([f"{year}/{commune.unit_id}{suffix}",
+        rel = look.pick([f"{year}/{commune.unit_id}{suffix}",
                           f"{year}/bao-cao-{_slug(commune.kind)}-{commune.unit_id}{suffix}",
                           f"{year}/{commune.unit_id}/bieu-{rng.randint(1, 5)}{suffix}"])
-        if layout != "per-committee" and rng.random() < 0.3:
+        if layout == "district":
+            rel = f"{year}/{world.district_id}{suffix}"
+        elif layout != "per-committee" and look.maybe(0.3, "generic-file-name"):
             rel = f"{year}/{rng.choice(['bieu-tong-hop', 'so-lieu-cuoi-nam', 'BC'])}{suffix}"
         specs = []
         for tb in tables:
@@ -1511,20 +1633,118 @@ def make_form(index: int, layout: str, carrier: str, variant: int, seed: int = S
                         f"headers={look.headers},num={look.numbering},noise={look.noise},names={look.names},"
                         f"sections={look.sections},blank={look.blank_rows}")
     form_id = f"holdout/{layout}/{carrier}/{encoding}/{index:03d}"
+    if focus is not None:
+        form_id = f"holdout/focused/{focus.name}/{layout}/{carrier}/{index:03d}"
+        features.insert(0, focus.name)
     return HoldoutForm(form_id, layout, carrier, encoding, year, files, world.units_csv(), world.campaigns_csv(),
                        {t: set(r) for t, r in truth.rows.items()},
                        {t: r - truth.rows[t] for t, r in truth.maybe.items()}, features,
                        list(dict.fromkeys(truth.must_report)), extra, headers)
 
 
-def build_forms(seed: int = SEED, per_pair: int = PER_PAIR) -> list[HoldoutForm]:
-    """Every held-out form, in a stable order (``len(LAYOUTS) * len(CARRIERS) * per_pair``)."""
+@dataclass(frozen=True)
+class Focus:
+    """A focused form: ordinary wording and styles, and only the traps named in ``force``."""
+
+    name: str
+    layout: str
+    force: frozenset
+    years: tuple[int, ...] = ()
+    carriers: tuple[str, ...] = ()
+    encoding: str = "unicode"
+    height: int = 0
+
+
+def _f(name: str, layout: str, *force: str, years: tuple[int, ...] = (), carriers: tuple[str, ...] = (),
+       encoding: str = "unicode", height: int = 0) -> Focus:
+    return Focus(name, layout, frozenset(force), years, carriers, encoding, height)
+
+
+_LATER = tuple(range(2019, 2025))
+_OLD = tuple(range(2012, 2018))
+#: One trap per focused form (two carriers each unless given).
+FOCUSED: tuple[Focus, ...] = (
+    _f("baseline", "per-campaign"), _f("baseline", "side-by-side", height=2), _f("baseline", "combined", height=2),
+    _f("baseline", "unit-x", height=2), _f("baseline", "member-pairs", height=2), _f("baseline", "long"),
+    _f("baseline", "membership", height=2),
+    _f("dated-next-year", "unit-x", "dated-next-year", height=2),
+    _f("dated-next-year", "member-pairs", "dated-next-year", height=2),
+    _f("dated-next-year", "per-campaign", "dated-next-year"),
+    _f("dated-next-year", "membership", "dated-next-year", height=2),
+    _f("tick-1", "unit-x", "tick-1", years=_LATER, height=2),
+    _f("tick-1", "unit-x", "tick-1", years=_OLD, height=2),
+    _f("tick-1-no-exemplary", "unit-x", "tick-1", "no-exemplary", years=_LATER, height=2),
+    _f("tick-1-no-exemplary", "unit-x", "tick-1", "no-exemplary", years=_OLD, height=2),
+    _f("no-na", "member-pairs", "no-na", height=2),
+    _f("no-na-no-base", "member-pairs", "no-na", "no-total", height=2),
+    _f("start-end", "membership", "start-end"),
+    _f("start-end-words", "membership", "start-end-words"),
+    _f("movement", "membership", "movement"),
+    _f("women-exempt", "member-pairs", "women-col", "no-total", "exempt-only", height=2),
+    _f("sub-in-ref", "per-campaign", "sub-committee"),
+    _f("sub-in-ref", "membership", "sub-committee", height=2),
+    _f("sub-in-ref", "member-pairs", "sub-committee", height=2),
+    _f("sub-in-ref", "unit-x", "sub-committee", height=2),
+    _f("sub-in-ref-no-totals", "per-campaign", "sub-committee", "no-totals"),
+    _f("sub-in-ref-no-totals", "membership", "sub-committee", "no-totals", height=2),
+    _f("sub-in-ref-no-totals", "member-pairs", "sub-committee", "no-totals", height=2),
+    _f("sub-not-in-ref", "unit-x", "sub-committee", "sub-not-in-ref", height=2),
+    _f("sub-not-in-ref", "per-campaign", "sub-committee", "sub-not-in-ref"),
+    _f("dup-conflict", "per-campaign", "dup-conflict"), _f("dup-conflict", "unit-x", "dup-conflict", height=2),
+    _f("dup-same", "membership", "dup-same", height=2),
+    _f("wrong-total", "per-campaign", "wrong-total"), _f("wrong-total", "member-pairs", "wrong-total", height=2),
+    _f("unit-not-in-reference", "membership", "unit-not-in-reference", height=2),
+    _f("unit-not-in-reference", "unit-x", "unit-not-in-reference", height=2),
+    _f("same-label-twice", "side-by-side", "same-label-twice", height=2),
+    _f("wrong-scheme-levels", "unit-x", "wrong-scheme-levels", years=_OLD + _LATER, height=2),
+    _f("self-vs-decided", "combined", "self-vs-decided", height=2),
+    _f("makeup", "per-campaign", "makeup"), _f("slash", "per-campaign", "slash"),
+    _f("pct-total", "per-campaign", "pct-total"), _f("visits", "per-campaign", "visits"),
+    _f("visits", "side-by-side", "visits", height=2), _f("eligible-col", "per-campaign", "eligible-col"),
+    _f("held", "per-campaign", "held"), _f("classes", "per-campaign", "classes"),
+    _f("public-pct", "per-campaign", "public-pct"),
+    _f("code-collision", "per-campaign", "code-only", years=(2017, 2022, 2020, 2024)),
+    _f("code-collision", "long", "code-only", years=(2022, 2024)),
+    _f("numbering-ints", "per-campaign", "numbering-ints"), _f("numbering-ints", "unit-x", "numbering-ints", height=2),
+    _f("dotted-thousands", "per-campaign", "dotted-thousands",
+       carriers=("csv-utf8", "csv-utf8-bom", "csv-utf16", "xlsx")),
+    _f("english", "per-campaign", "english"), _f("nomarks", "member-pairs", "nomarks", height=2),
+    _f("nomarks", "per-campaign", "nomarks"),
+    _f("blank-rows", "membership", "blank-rows", height=2), _f("sections", "per-campaign", "sections"),
+    _f("totals-top", "per-campaign", "totals-top"), _f("totals-top", "member-pairs", "totals-top", height=2),
+    _f("merged-names", "long", "merged-names"), _f("dash-zero", "per-campaign", "dash-zero"),
+    _f("excel-pct", "member-pairs", "excel-pct", height=2, carriers=("xlsx", "ods")),
+    _f("unit-x-count", "unit-x", "unit-x-count", height=2), _f("assessed-col", "member-pairs", "assessed-col", height=2),
+    _f("legacy-tcvn3", "per-campaign", carriers=("xlsx", "xls"), encoding="tcvn3"),
+    _f("legacy-vni", "unit-x", carriers=("ods", "docx"), encoding="vni", height=2),
+    _f("bare-names", "per-campaign", "bare-names"),
+    _f("assessed-as-total", "member-pairs", "assessed-col", "no-total", "exempt-only", "assessed-long-header",
+       height=2),
+    _f("nomarks-visits", "per-campaign", "nomarks", "visits"),
+    _f("public-persons-header", "per-campaign", "public-persons-header"),
+    _f("decided-upper", "combined", "self-vs-decided", "decided-upper", height=2),
+    _f("district-shared-names", "district", "shared-names"),
+    _f("district-shared-names", "district", "shared-names", "bare-names"),
+)
+
+
+def build_forms(seed: int = SEED, per_pair: int = PER_PAIR, focused: bool = True) -> list[HoldoutForm]:
+    """Every held-out form, in a stable order: ``len(LAYOUTS) * len(CARRIERS) * per_pair`` broad
+    forms, then (``focused``) two forms per entry of :data:`FOCUSED`."""
     forms = []
     index = 0
     for layout in LAYOUTS:
         for carrier in CARRIERS:
             for variant in range(per_pair):
                 forms.append(make_form(index, layout, carrier, variant, seed))
+                index += 1
+    if focused:
+        k = 0
+        for focus in FOCUSED:
+            carriers = focus.carriers[:2] or (CARRIERS[k % len(CARRIERS)], CARRIERS[(k + 4) % len(CARRIERS)])
+            k += 1
+            for variant, carrier in enumerate(carriers):
+                forms.append(make_form(index, focus.layout, carrier, variant, seed, focus))
                 index += 1
     return forms
 
