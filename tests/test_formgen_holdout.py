@@ -273,7 +273,7 @@ def _save(folder: Path, outcome: Outcome) -> Path | None:
 
 def test_holdout_makes_at_least_150_distinct_forms() -> None:
     assert len(FORMS) >= 150 and len({f.form_id for f in FORMS}) == len(FORMS)
-    assert {f.layout for f in FORMS} == set(LAYOUTS) and {f.carrier for f in FORMS} == set(CARRIERS)
+    assert {f.layout for f in FORMS} >= set(LAYOUTS) and {f.carrier for f in FORMS} == set(CARRIERS)
     assert {f.encoding for f in FORMS} == {"unicode", "nfd", "tcvn3", "vni"}
     assert all(any(f.truth[t] for t in f.truth) for f in FORMS)
     assert sum(bool(f.must_report) for f in FORMS) >= 20 and sum(bool(f.extra_columns) for f in FORMS) >= 20
