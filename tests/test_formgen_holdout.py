@@ -52,48 +52,12 @@ from analysis.intake.pipeline import ingest
 FORMS = build_forms()
 VERDICTS = ("exact", "reported", "silent", "unread", "crash")
 
-_DATED = ("signed 'ngày … tháng 01 năm Y+1' above a heading '… NĂM Y': the sheet's year is read as Y+1, every "
-          "rating/membership row lands in the wrong year")
-_NOT_ASSESSED = ("no not-assessed column: members_not_assessed stored as 0 where the form states nothing "
-                 "(or implies total − exempt − rated > 0)")
-_SUBTOTAL = ("a 'Đảng bộ bộ phận' row (the sum of the chi bộ listed under it) is stored as that unit's own "
-             "figures: its members are counted twice in every roll-up (no totals row to betray it)")
-_TICK_ONE = ("unit levels ticked with the number 1 in a 'Tổ chức đảng' sheet read as member_ratings counts of 1; "
-             "unit_ratings left empty")
-_WOMEN = "'Đảng viên nữ' read as members_total and, beside an exempt column, written to membership"
-_ASSESSED = ("'Tổng số ĐV được đánh giá, xếp loại' (members rated) read as members_total and, beside an exempt "
-             "column, written to membership")
-
-#: Forms known to be misread silently (form id -> what goes wrong), found on intake 341f3a2; marked
-#: xfail one by one so that every other form still asserts. Remove an entry once the intake reads or
-#: reports that form (``strict=False``: a fixed form shows as XPASS).
-KNOWN_SILENT: dict[str, str] = {
-    "holdout/member-pairs/csv-semicolon/unicode/133": _DATED,
-    "holdout/member-pairs/csv-semicolon/unicode/134": _DATED,
-    "holdout/member-pairs/docx/unicode/117": _DATED,
-    "holdout/unit-x/ods/tcvn3/088": _DATED + "; and " + _TICK_ONE,
-    "holdout/focused/dated-next-year/member-pairs/csv-semicolon/232": _DATED,
-    "holdout/focused/dated-next-year/member-pairs/docx/233": _DATED,
-    "holdout/focused/dated-next-year/membership/xls/236": _DATED,
-    "holdout/focused/dated-next-year/membership/csv-utf8-bom/237": _DATED,
-    "holdout/member-pairs/xlsx/unicode/110": _NOT_ASSESSED,
-    "holdout/focused/no-na/member-pairs/csv-cp1258/246": _NOT_ASSESSED,
-    "holdout/focused/no-na/member-pairs/xls/247": _NOT_ASSESSED,
-    "holdout/focused/no-na-no-base/member-pairs/csv-utf16/248": _NOT_ASSESSED,
-    "holdout/focused/no-na-no-base/member-pairs/ods/249": _NOT_ASSESSED,
-    "holdout/focused/sub-in-ref-no-totals/per-campaign/csv-utf16/266": _SUBTOTAL,
-    "holdout/focused/sub-in-ref-no-totals/per-campaign/ods/267": _SUBTOTAL,
-    "holdout/focused/sub-in-ref-no-totals/membership/csv-semicolon/268": _SUBTOTAL,
-    "holdout/focused/sub-in-ref-no-totals/membership/docx/269": _SUBTOTAL,
-    "holdout/focused/sub-in-ref-no-totals/member-pairs/xlsx/270": _SUBTOTAL,
-    "holdout/focused/sub-in-ref-no-totals/member-pairs/csv-utf8/271": _SUBTOTAL,
-    "holdout/focused/tick-1-no-exemplary/unit-x/csv-utf8/242": _TICK_ONE,
-    "holdout/focused/tick-1-no-exemplary/unit-x/csv-semicolon/243": _TICK_ONE,
-    "holdout/focused/women-exempt/member-pairs/ods/256": _WOMEN,
-    "holdout/focused/women-exempt/member-pairs/csv-cp1258/257": _WOMEN,
-    "holdout/focused/assessed-as-total/member-pairs/csv-cp1258/354": _ASSESSED,
-    "holdout/focused/assessed-as-total/member-pairs/xls/355": _ASSESSED,
-}
+#: Forms known to be misread silently (form id -> what goes wrong), marked xfail one by one so that
+#: every other form still asserts. Empty: the 25 found on intake 341f3a2 (the signing date taken for
+#: the year, a "Đảng bộ bộ phận" subtotal stored as a unit, levels ticked with 1, "Đảng viên nữ" and
+#: "Tổng số ĐV được đánh giá" read as the total, not-assessed 0 where the form says nothing) are now
+#: read or reported. Add an entry only with the reason, and remove it once fixed.
+KNOWN_SILENT: dict[str, str] = {}
 
 
 @dataclass

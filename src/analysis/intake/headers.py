@@ -20,10 +20,11 @@ from importlib import resources
 
 from analysis.text import fold
 
-#: Measures that say little: "a number of" (weakest), "học tập" (attended, unless a cell under it
-#: says what is counted: "Kết quả học tập / Đảng viên / SL" is the members' total). Any other
-#: measure named in the stack wins over them; within one cell the later ranks higher.
-WEAK_MEASURES = ("count", "study")
+#: Measures that say little, weakest first: "a number of", "tổng số" ("Tổng số ĐV được đánh giá" is
+#: the assessed count, "Tổng số ĐV tham gia" the attended), "học tập" (attended, unless a cell under it
+#: says what is counted: "Kết quả học tập / Đảng viên / SL" is the members' total). Any other measure
+#: named in the stack wins over them; within one cell the stronger one.
+WEAK_MEASURES = ("count", "total", "study")
 #: Prefix of a field in header_fields.csv that sets a column aside on purpose.
 SET_ASIDE = "set_aside:"
 
@@ -41,12 +42,15 @@ class Concepts:
         measure: A measure of header_concepts.csv, or "".
         basis: ``attendances``, ``persons`` or "".
         rest: Folded words that are no concept (a campaign's name, an unknown word), in order.
+        qualifier: ``subpopulation`` ("nữ", "dân tộc thiểu số") or ``other_period`` ("đầu kỳ"): the
+            figure is not the canonical one; or "".
     """
 
     subject: str = ""
     measure: str = ""
     basis: str = ""
     rest: str = ""
+    qualifier: str = ""
 
     @property
     def empty(self) -> bool:
@@ -124,7 +128,11 @@ def read_text(text: str) -> Concepts:
             if not words[i].isdigit():
                 rest.append(words[i])
             i += 1
-    return Concepts(found.get("subject", ""), found.get("measure", ""), found.get("basis", ""), " ".join(rest))
+    measure = found.get("measure", "")
+    if measure == "year" and (rest or len(found) > 1):
+        measure = ""  # "Tăng trong năm", "Số ĐV cuối năm": a period, not the year column
+    return Concepts(found.get("subject", ""), measure, found.get("basis", ""), " ".join(rest),
+                    found.get("qualifier", ""))
 
 
 def read_stack(texts: list[str]) -> Concepts:
@@ -134,23 +142,33 @@ def read_stack(texts: list[str]) -> Concepts:
     the measure (a weak one only when no cell names a strong one); ``rest`` joins every cell's
     unknown words.
 
+    A cell whose only measure is "số"/"tổng số" beside words no concept explains ("Số ĐV đến 31/12",
+    "Tổng số đầu kỳ") gives the measure ``vague``, which no field takes.
+
     Example:
         >>> read_stack(["Đảng viên", "Tổng số"])
         Concepts(subject='members', measure='total', basis='', rest='')
         >>> read_stack(["Tham gia học tập", "Quần chúng", "SL"])
         Concepts(subject='public', measure='attended', basis='', rest='')
     """
-    subject = measure = basis = ""
+    subject = measure = basis = qualifier = ""
     rest: list[str] = []
+    vague = False  # the cell naming the measure says only "số"/"tổng số" and words no concept explains
     for text in texts:
         c = read_text(text)
         subject = c.subject or subject
         basis = c.basis or basis
+        if len(text.split()) <= 4:  # a part named in a short cell ("Trong đó: nữ"), not in a campaign's title
+            qualifier = c.qualifier or qualifier
         if c.measure and (c.measure not in WEAK_MEASURES or not measure or measure in WEAK_MEASURES):
             measure = c.measure
+            vague = c.measure in ("count", "total") and bool(c.rest)
         if c.rest:
             rest.append(c.rest)
-    return Concepts(subject, measure, basis, " ".join(rest))
+    if vague:
+        subject = ""  # "Số ĐV đến 31/12/2015", "Tổng số đầu kỳ": which total is not known
+        measure = "vague"
+    return Concepts(subject, measure, basis, " ".join(rest), qualifier)
 
 
 def field_of(c: Concepts) -> str | None:
@@ -164,8 +182,12 @@ def field_of(c: Concepts) -> str | None:
         >>> field_of(read_stack(["Quần chúng"])) is None
         True
     """
+    if c.qualifier:
+        return f"{SET_ASIDE}{c.qualifier}"  # "Đảng viên nữ", "Tổng số đầu kỳ"
     if c.subject == "public" and c.basis == "attendances" and c.measure in ("", "count"):
         return "public_attended"
+    if c.subject in ("members", "public") and not c.measure and c.rest:
+        return None  # a subject with words no concept explains ("Đảng viên khối cơ quan"): not guessed
     for subject, measure, fld in field_rules():
         if subject in ("*", c.subject) and measure == c.measure and (subject == "*" or subject == c.subject):
             if subject == "*" and not c.measure:

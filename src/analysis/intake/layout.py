@@ -355,6 +355,23 @@ def row_markers() -> dict[str, frozenset[str]]:
     return {k: frozenset(v) for k, v in out.items()}
 
 
+def marker_kind(text: str) -> str | None:
+    """``total`` or ``note`` when a cell's text marks a totals or a note row ("Tổng cộng", "Ghi
+    chú: …"), else None. A short total marker ("Cộng") must be the whole cell: "Công an" is a unit.
+
+    Example:
+        >>> marker_kind("Cộng toàn Đảng bộ"), marker_kind("Nguồn: báo cáo"), marker_kind("Chi bộ Công an")
+        ('total', 'note', None)
+    """
+    f = fold(text)
+    markers = row_markers()
+    if f in markers["total"] or any(f.startswith(m + " ") for m in markers["total"] if len(m) > 4):
+        return "total"
+    if any(f == m or f.startswith(m + " ") for m in markers["note"]):
+        return "note"
+    return None
+
+
 @cache
 def _marker_words() -> frozenset[str]:
     """First words of the note markers ("Ghi chú: …", "Nguồn"): such a row is no sub-header (a totals
@@ -520,7 +537,8 @@ def _body_kind(grid: Grid, header: Header, c: int) -> str:
             numbers += 1
     if not marks and not numbers:
         return "empty"
-    return "marks" if marks >= numbers else "numbers"
+    # member counts are never marked; figures in a marked column are its totals or numbering rows
+    return "marks" if marks else "numbers"
 
 
 def _looks_numeric(v: object) -> bool:
@@ -543,6 +561,30 @@ def _empty_kind(c: int, col: Column, level_cols: list[tuple[int, Column, str]]) 
         return "numbers"
     filled = sorted((abs(c - k), k > c, kind) for k, _, kind in level_cols if kind != "empty")
     return filled[0][2] if filled else "numbers"
+
+
+def _ticked_with_ones(grid: Grid, header: Header, cols: list[int]) -> bool:
+    """Whether level columns tick each unit's level with a 1: every row that names a unit holds
+    exactly one 1 and nothing else in them (a chi bộ has at least three members, so a row of
+    member counts summing to 1 is not one)."""
+    if len(cols) < 2:
+        return False
+    names = [c for c, f in header.fields.items() if f in UNIT_FIELDS]
+    ticked = 0
+    for row in grid.rows[header.last_row + 1:]:
+        cells = [row[c] if c < len(row) else None for c in cols]
+        if all(is_blank(v) for v in cells) or not any(c < len(row) and not is_blank(row[c]) for c in names):
+            continue
+        first = next(str(row[c]) for c in names if c < len(row) and not is_blank(row[c]))
+        if marker_kind(first) is not None:
+            continue  # the totals row counts the ticks
+        filled = [v for v in cells if not is_blank(v)]
+        if not all(_looks_numeric(v) for v in filled):
+            return False
+        if sorted(parse_vi_number(v) for v in filled) != [0] * (len(filled) - 1) + [1]:
+            return False
+        ticked += 1
+    return ticked >= 2
 
 
 def body_columns(grid: Grid, header: Header) -> set[int]:
@@ -616,6 +658,8 @@ def plan_sheet(grid: Grid, header: Header, campaign_of: Callable[[str], str | No
             account(c, "reported", reason=f"trường '{fld}' không thuộc bảng nào")
     level_cols = [(c, col, _empty_kind(c, col, level_cols) if kind == "empty" else kind)
                   for c, col, kind in level_cols]
+    if _ticked_with_ones(grid, header, [c for c, col, kind in level_cols if col.unit_level is not None]):
+        level_cols = [(c, col, "marks" if col.unit_level is not None else kind) for c, col, kind in level_cols]
     marks = [(c, col) for c, col, kind in level_cols if kind == "marks"]
     counts = [(c, col) for c, col, kind in level_cols if kind != "marks"]
     unit_levels: dict[int, ratings.Level] = {}
@@ -710,6 +754,7 @@ def _no_table_reason(header: Header) -> str:
 
 
 _YEAR_RE = re.compile(r"\bnam\s+(20\d{2}|19\d{2})\b")
+_DATE_RE = re.compile(r"\b(ngay \d{1,2} )?thang \d{1,2} nam (19|20)\d\d\b|\b\d{1,2} \d{1,2} (19|20)\d\d\b")
 _ANY_YEAR_RE = re.compile(r"(?<!\d)(20\d{2})(?!\d)")
 
 
@@ -729,7 +774,8 @@ def year_from_title(text: str) -> int | None:
         >>> year_from_title("ĐẢNG BỘ PHƯỜNG TÂN THANH | NĂM 2014")
         2014
     """
-    folded = fold(text)
+    # the date a report was signed ("ngày 15 tháng 01 năm 2017", "15/01/2017") is not its year
+    folded = _DATE_RE.sub(" ", fold(text))
     m = _YEAR_RE.search(folded)
     if m:
         return int(m.group(1))

@@ -425,6 +425,29 @@ class _Run:
     seen_keys: dict[tuple, str] = field(default_factory=dict)
     #: (table, year or campaign id) -> (unit ids with figures from a member register, its file)
     register_units: dict[tuple[str, object], tuple[frozenset[str], str]] = field(default_factory=dict)
+    _children: dict[int, dict[str, set[str]]] = field(default_factory=dict)
+    _campaign_years: dict[str, int] = field(default_factory=dict)
+
+    def children(self, year: int) -> dict[str, set[str]]:
+        """Unit id -> ids of its units active in ``year``."""
+        if year not in self._children:
+            active = hierarchy.units_in_year(self.units, year)
+            kids: dict[str, set[str]] = {}
+            for uid, parent in zip(active["unit_id"].astype(str), active["parent_id"], strict=True):
+                if isinstance(parent, str) and parent:
+                    kids.setdefault(parent, set()).add(uid)
+            self._children[year] = kids
+        return self._children[year]
+
+    def year_of(self, rec: dict) -> int:
+        """The year of a staged record (a study record's is its campaign's)."""
+        if rec.get("year") is not None:
+            return int(rec["year"])
+        if not self._campaign_years:
+            self._campaign_years.update(zip(self.campaigns["campaign_id"].astype(str),
+                                            self.campaigns["year"].astype(int), strict=True))
+        return self._campaign_years.get(str(rec.get("campaign_id")), 0)
+
     #: Members' totals read beside other figures: (the fields the form states, where, file, sheet,
     #: row), see layout.Part
     corroborating: list[tuple[dict, str, str, str, int]] = field(default_factory=list)
@@ -1019,7 +1042,12 @@ def _ingest_workbook(run: _Run, path: Path, rel: str, entry: dict) -> None:
     if not grids:
         entry.update(status="skipped", reason="sổ tính không có trang nào")
     for grid in grids:
-        entry["sheets"].append(_ingest_sheet(run, grid, rel, path))
+        try:
+            entry["sheets"].append(_ingest_sheet(run, grid, rel, path))
+        except Exception as exc:  # noqa: BLE001 - one sheet that breaks the reader is reported, the rest read
+            reason = f"lỗi khi đọc trang ({type(exc).__name__}: {exc}) — hãy gửi tệp này cho nhóm phát triển"
+            entry["sheets"].append(_skip({"sheet": grid.sheet}, reason, len(grid.rows)))
+            run.errors.append(f"{rel} [{grid.sheet}]: {reason}")
     if entry["sheets"] and all(s["status"] == "skipped" for s in entry["sheets"]):
         entry["status"] = "skipped"
         entry.setdefault("reason", "không trang nào có số liệu nhận ra được")
@@ -1136,9 +1164,12 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict:
     years_seen: set[int] = set()
     campaigns_seen: set[str] = set()
     kinds = row_kinds(grid, staged[0][0].header)  # the parts share their unit columns
+    subtotals: set[int] = set()
     for part, campaign_id in staged:
         res: SheetResult = stage_sheet(grid, part.header, part.table, int(year) if year is not None else None,
                                        campaign_id, run.matcher, scope, run.finder, f"{title} {grid.sheet}", kinds)
+        res, found = _without_subtotals(run, res, part.table, rel, grid.sheet)
+        subtotals |= found
         if part.public_basis:
             for _, rec in res.records:
                 if rec.get("public_basis"):
@@ -1161,11 +1192,55 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict:
     if len(study) == 1 and study[0] is not None:
         entry["campaign_id"] = study[0]
     row_quarantined = {q["row_number"] for q in quarantined}
+    excluded = {**excluded, "subtotal": len(subtotals - kept_rows - row_quarantined)} if subtotals else excluded
     entry.update(status="ingested", rows_read=body, rows_kept=len(kept_rows),
                  rows_excluded=sum(excluded.values()), excluded=excluded,
                  rows_quarantined=len(row_quarantined - kept_rows),
                  values_quarantined=len([q for q in quarantined if q["row_number"] in kept_rows]))
     return entry
+
+
+#: Figures of a staged record that a subtotal row must equal the sum of (per table).
+_SUMMED = ("members_total", "members_exempt", "members_attended", "public_target", "public_attended",
+           "members_count", "members_not_assessed")
+
+
+def _without_subtotals(run: _Run, res: SheetResult, table: str, rel: str, sheet: str
+                       ) -> tuple[SheetResult, set[int]]:
+    """Take out the rows of a committee whose own units are listed in the same part (a "Đảng bộ bộ
+    phận" row above its chi bộ): counts live at the units that report, so such a row is a subtotal —
+    checked against its units' rows (a difference is ``total_mismatch``), never stored beside them.
+
+    Returns:
+        The result without those rows' records and the row numbers taken out.
+    """
+    if table == "unit_ratings":  # a committee's own rating is its own, not a sum
+        return res, set()
+    year_of = {n: run.year_of(rec) for n, rec in res.records}
+    listed: dict[int, set[str]] = {}
+    for n, rec in res.records:
+        listed.setdefault(year_of[n], set()).add(str(rec["unit_id"]))
+    subtotal = {n for n, rec in res.records
+                if run.children(year_of[n]).get(str(rec["unit_id"]), set()) & listed[year_of[n]]}
+    if not subtotal:
+        return res, set()
+    keep = [(n, rec) for n, rec in res.records if n not in subtotal]
+    findings = list(res.findings)
+    for n, rec in res.records:
+        if n not in subtotal:
+            continue
+        unit, year = str(rec["unit_id"]), year_of[n]
+        kids = [k for m, k in keep if year_of[m] == year and str(k["unit_id"]) in run.children(year).get(unit, set())
+                and k.get("rating_code") == rec.get("rating_code") and k.get("campaign_id") == rec.get("campaign_id")]
+        for f in _SUMMED:
+            total = sum(int(k.get(f) or 0) for k in kids)
+            if rec.get(f) is not None and int(rec[f]) != total:
+                findings.append({"check": "total_mismatch", "source_file": rel, "sheet": sheet, "row_number": n,
+                                 "table": table, "unit_ids": [unit], "year": year, "field": f, "stated": rec[f],
+                                 "computed": total,
+                                 "message": f"Dòng của {unit} (tổng các đơn vị trực thuộc) ghi {f} = {rec[f]} nhưng "
+                                            f"cộng các đơn vị trực thuộc được {total}"})
+    return replace(res, records=keep, findings=findings), subtotal
 
 
 def _one_entry_per_row_and_reason(entries: list[dict]) -> list[dict]:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from analysis import ratings
-from analysis.intake.layout import Header, is_mark, row_markers
+from analysis.intake.layout import Header, is_mark, marker_kind
 from analysis.intake.readers import Grid
 from analysis.intake.unitmatch import UnitMatcher
 from analysis.text import fold, is_blank, parse_vi_number
@@ -64,18 +64,15 @@ def classify_row(row: list[object], header: Header) -> str:
     texts = [v for v in row if not is_blank(v)]
     if not texts:
         return "blank"
-    markers = row_markers()
     name_col = header.column_of("unit_name")
     candidates = []
     if name_col is not None and name_col < len(row) and isinstance(row[name_col], str):
         candidates.append(row[name_col])
     candidates.extend(v for v in texts if isinstance(v, str))
     for text in candidates[:2]:
-        f = fold(text)
-        if f in markers["total"] or any(f.startswith(m + " ") for m in markers["total"] if len(m) > 4):
-            return "total"
-        if any(f == m or f.startswith(m + " ") for m in markers["note"]):
-            return "note"
+        kind = marker_kind(text)
+        if kind is not None:
+            return kind
     numbers = [v for v in texts if _is_numberish(v)]
     unit_cells = [row[c] for c, f in header.fields.items() if f in ("unit_name", "unit_code") and c < len(row)]
     if not any(not is_blank(v) for v in unit_cells):
@@ -443,7 +440,9 @@ def _records(table, row, cols, labels, level_cols, unit_id, year, campaign_id) -
                  "rating_rank": match.rating_rank, "is_exemplary": exemplary, "rating_label_raw": str(raw),
                  "score": score}]
     if table == "member_ratings":
-        not_assessed = read_count(get("members_not_assessed"), label("members_not_assessed"), required=False) or 0
+        # a form without the column does not say how many were not assessed: unknown, not 0
+        not_assessed = read_count(get("members_not_assessed"), label("members_not_assessed"), required=False) \
+            if "members_not_assessed" in cols else None
         out = []
         for c, level in level_cols:
             n = read_count(row[c] if c < len(row) else None, labels[c], required=False) or 0
@@ -452,6 +451,13 @@ def _records(table, row, cols, labels, level_cols, unit_id, year, campaign_id) -
                         "members_not_assessed": not_assessed})
         return out
     raise ValueError(table)
+
+
+def _tick_number(value: object) -> float | None:
+    try:
+        return None if isinstance(value, bool) else parse_vi_number(value)
+    except (ValueError, TypeError):
+        return None
 
 
 def _marked_level(row: list[object], level_cols: list[tuple[int, ratings.Level]], labels: list[str]) -> str | None:
@@ -463,9 +469,10 @@ def _marked_level(row: list[object], level_cols: list[tuple[int, ratings.Level]]
     marked = []
     for c, level in level_cols:
         value = row[c] if c < len(row) else None
-        if is_blank(value):
+        tick = _tick_number(value)  # a form that ticks with 1 (and leaves 0 in the others)
+        if is_blank(value) or tick == 0:
             continue
-        if not is_mark(value):
+        if not is_mark(value) and tick != 1:
             raise RowError("bad_mark", f"Cột '{labels[c]}': '{value}' không phải dấu đánh dấu (x)")
         marked.append(level)
     if len(marked) > 1:
