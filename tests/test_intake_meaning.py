@@ -195,3 +195,90 @@ def test_every_non_empty_column_is_accounted_for_exactly_once(head: list, body: 
     read_by_parts = {c for c, a in plan.accounting.items()
                      if a["status"] == "mapped" or a.get("rule") == "checked"}  # a stated rate checks, not stored
     assert read_by_parts == mapped_by_parts
+
+
+# --- traps found by the held-out forms, one behaviour each -------------------------------------------
+
+def test_the_date_a_report_was_signed_is_not_its_year(tmp_path: Path) -> None:
+    raw = raw_folder(tmp_path)
+    titles = ["ĐẢNG BỘ PHƯỜNG TÂN THANH", "Tân Thanh, ngày 12 tháng 01 năm 2017", "KẾT QUẢ NĂM 2016"]
+    write_book(raw / "2016" / "tt.xlsx", [Sheet("Đảng viên", titles, ["STT", "Chi bộ", "Tổng số ĐV", "Miễn SH"],
+                                                rows=[[i + 1, n, 20, 1] for i, n in enumerate(TT)])])
+    result, out = run(raw, tmp_path)
+    assert set(table(out, "membership")["year"]) == {2016}
+
+
+def test_a_committee_row_above_its_own_units_is_a_checked_subtotal(tmp_path: Path) -> None:
+    raw = raw_folder(tmp_path)
+    rows = [[1, "Đảng bộ phường Tân Thanh", 86, 6], *[[i + 2, n, 20 + i, i] for i, n in enumerate(TT)]]
+    write_book(raw / "2016" / "tt.xlsx", [Sheet("Đảng viên", ["ĐẢNG BỘ THÀNH PHỐ ĐIỆN BIÊN PHỦ", "NĂM 2016"],
+                                                ["STT", "Đơn vị", "Tổng số ĐV", "Miễn SH"], rows=rows)])
+    result, out = run(raw, tmp_path)
+    assert sorted(table(out, "membership")["unit_id"]) == ["tt-1", "tt-2", "tt-3", "tt-cq"]
+    assert result.exit_code == 0 and sheet_entry(result, "2016/tt.xlsx", "Đảng viên")["excluded"]["subtotal"] == 1
+    rows[0][2] = 99  # a subtotal that does not add up is a finding, never stored
+    write_book(raw / "2016" / "tt.xlsx", [Sheet("Đảng viên", ["ĐẢNG BỘ THÀNH PHỐ ĐIỆN BIÊN PHỦ", "NĂM 2016"],
+                                                ["STT", "Đơn vị", "Tổng số ĐV", "Miễn SH"], rows=rows)])
+    result, out = run(raw, tmp_path)
+    [f] = findings(result, "total_mismatch")
+    assert (f["unit_ids"], f["stated"], f["computed"], result.exit_code) == (["tt"], 99, 86, 1)
+
+
+def test_levels_ticked_with_1_are_marks_not_member_counts(tmp_path: Path) -> None:
+    raw = raw_folder(tmp_path)
+    sheet = Sheet("Xếp loại", TITLES, ["STT", "Tên tổ chức đảng", "HTXSNV", "HTTNV", "HTNV", "KHTNV"],
+                  rows=[[1, TT[0], 1, 0, 0, 0], [2, TT[1], 0, 1, 0, 0], [3, TT[2], None, 1, None, None],
+                        [4, TT[3], 1, None, None, None], ["", "Cộng", 2, 2, 0, 0]])
+    write_book(raw / "2020" / "tt.xlsx", [Sheet(sheet.name, ["ĐẢNG BỘ PHƯỜNG TÂN THANH", "NĂM 2020"], sheet.header,
+                                                rows=sheet.rows)])
+    result, out = run(raw, tmp_path)
+    assert table(out, "member_ratings").empty and result.exit_code == 0
+    assert records(table(out, "unit_ratings"), ["unit_id", "rating_code"]) == [
+        ("tt-1", "htxsnv"), ("tt-2", "httnv"), ("tt-3", "httnv"), ("tt-cq", "htxsnv")]
+
+
+def test_parts_of_the_population_and_other_periods_are_set_aside_not_read_as_the_total() -> None:
+    for text, rule in (("Đảng viên nữ", "subpopulation"), ("Trong đó: dân tộc thiểu số", "subpopulation"),
+                       ("Tổng số đầu kỳ", "other_period"), ("Số ĐV mới kết nạp", "subpopulation")):
+        assert headers.field_of(headers.read_text(text)) == f"set_aside:{rule}", text
+    for vague in ("Số ĐV đến 31/12/2015", "Đảng viên khối cơ quan", "Tăng trong năm"):
+        assert headers.field_of(headers.read_text(vague)) is None, vague  # reported, never guessed
+    assert headers.field_of(headers.read_text("Tổng số ĐV được đánh giá, xếp loại")) == "members_assessed"
+    assert headers.field_of(headers.read_text("Chi bộ tự xếp loại")) == "set_aside:self_assessment"
+
+
+def test_a_sub_header_row_whose_merges_a_csv_lost_is_still_the_header(tmp_path: Path) -> None:
+    raw = raw_folder(tmp_path)
+    lines = ["ĐẢNG BỘ PHƯỜNG TÂN THANH", "Chỉ thị 05-CT/TW, chuyên đề năm 2016", "",
+             "STT,Tên chi bộ,Đảng viên,,Quần chúng,", ",,Tổng số,Có mặt,Đối tượng,Tham gia",
+             *[f"{i + 1},{n},{20 + i},{18 + i},{100 + i},{90 + i}" for i, n in enumerate(TT)]]
+    (raw / "2016").mkdir()
+    (raw / "2016" / "tt.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    result, out = run(raw, tmp_path)
+    sp = records(table(out, "study_participation"), ["unit_id", "members_attended", "public_target", "public_attended"])
+    assert sp[0] == ("tt-1", 18, 100, 90) and len(sp) == 4
+
+
+def test_a_public_count_above_its_target_counts_attendances(tmp_path: Path) -> None:
+    raw = raw_folder(tmp_path)
+    write_book(raw / "2016" / "tt.xlsx", [Sheet("Học tập", [*TITLES, "Chỉ thị 05-CT/TW, chuyên đề năm 2016"],
+                                                ["STT", "Chi bộ", "ĐV tham gia", "QC đối tượng", "QC tham gia"],
+                                                rows=[[i + 1, n, 10, 100, 150 + i] for i, n in enumerate(TT)])])
+    result, out = run(raw, tmp_path)
+    assert set(table(out, "study_participation")["public_basis"]) == {"attendances"}
+    [ev] = sheet_entry(result, "2016/tt.xlsx", "Học tập")["evidence"]
+    assert (ev["column"], ev["reading"], ev["rows_checked"]) == ("E", "attendances", 4)
+
+
+def test_a_totals_row_above_the_units_is_checked_against_the_rows_below(tmp_path: Path) -> None:
+    raw = raw_folder(tmp_path)
+    rows = [["", "Tổng số", 86, 6], *[[i + 1, n, 20 + i, i] for i, n in enumerate(TT)]]
+    write_book(raw / "2016" / "tt.xlsx", [Sheet("Đảng viên", TITLES, ["STT", "Chi bộ", "Tổng số ĐV", "Miễn SH"],
+                                                rows=rows)])
+    result, out = run(raw, tmp_path)
+    assert result.exit_code == 0 and len(table(out, "membership")) == 4
+    rows[0][2] = 90
+    write_book(raw / "2016" / "tt.xlsx", [Sheet("Đảng viên", TITLES, ["STT", "Chi bộ", "Tổng số ĐV", "Miễn SH"],
+                                                rows=rows)])
+    result, _ = run(raw, tmp_path)
+    assert [(f["stated"], f["computed"]) for f in findings(result, "total_mismatch")] == [(90, 86)]

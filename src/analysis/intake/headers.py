@@ -97,6 +97,9 @@ def is_numbering(text: str) -> bool:
 def read_text(text: str) -> Concepts:
     """The concepts one header text names.
 
+    A cell whose only measure is "số"/"tổng số" beside words no concept explains ("Số ĐV đến 31/12")
+    gives the measure ``vague``, which no field takes: which total it is, is not known.
+
     Example:
         >>> read_text("ĐV tham gia học tập")
         Concepts(subject='members', measure='attended', basis='', rest='')
@@ -128,11 +131,13 @@ def read_text(text: str) -> Concepts:
             if not words[i].isdigit():
                 rest.append(words[i])
             i += 1
-    measure = found.get("measure", "")
+    measure, subject = found.get("measure", ""), found.get("subject", "")
     if measure == "year" and (rest or len(found) > 1):
         measure = ""  # "Tăng trong năm", "Số ĐV cuối năm": a period, not the year column
-    return Concepts(found.get("subject", ""), measure, found.get("basis", ""), " ".join(rest),
-                    found.get("qualifier", ""))
+    if measure in ("count", "total") and rest:
+        # "Số ĐV đến 31/12/2015", "Tổng số … khác": which total is not known; no field takes it
+        measure, subject = "vague", ""
+    return Concepts(subject, measure, found.get("basis", ""), " ".join(rest), found.get("qualifier", ""))
 
 
 def read_stack(texts: list[str]) -> Concepts:
@@ -142,9 +147,6 @@ def read_stack(texts: list[str]) -> Concepts:
     the measure (a weak one only when no cell names a strong one); ``rest`` joins every cell's
     unknown words.
 
-    A cell whose only measure is "số"/"tổng số" beside words no concept explains ("Số ĐV đến 31/12",
-    "Tổng số đầu kỳ") gives the measure ``vague``, which no field takes.
-
     Example:
         >>> read_stack(["Đảng viên", "Tổng số"])
         Concepts(subject='members', measure='total', basis='', rest='')
@@ -153,7 +155,6 @@ def read_stack(texts: list[str]) -> Concepts:
     """
     subject = measure = basis = qualifier = ""
     rest: list[str] = []
-    vague = False  # the cell naming the measure says only "số"/"tổng số" and words no concept explains
     for text in texts:
         c = read_text(text)
         subject = c.subject or subject
@@ -162,12 +163,8 @@ def read_stack(texts: list[str]) -> Concepts:
             qualifier = c.qualifier or qualifier
         if c.measure and (c.measure not in WEAK_MEASURES or not measure or measure in WEAK_MEASURES):
             measure = c.measure
-            vague = c.measure in ("count", "total") and bool(c.rest)
         if c.rest:
             rest.append(c.rest)
-    if vague:
-        subject = ""  # "Số ĐV đến 31/12/2015", "Tổng số đầu kỳ": which total is not known
-        measure = "vague"
     return Concepts(subject, measure, basis, " ".join(rest), qualifier)
 
 
