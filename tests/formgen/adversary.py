@@ -593,12 +593,14 @@ def t_x_in_count(x: Ctx) -> None:
     _one_cell(x, 4, "x", "{unit}: 'x' in the members-attended column")
 
 
-def t_public_over_target(x: Ctx) -> None:
+def t_public_over_target(x: Ctx, persons_header: bool = False) -> None:
     c = x.w.camps[0]
     for u in x.w.units[:2]:
         a, t, _ = u.study[c.campaign_id]
         u.study[c.campaign_id] = (a, t, t + x.rng.randint(5, 40))
     cols = study_cols(c) + [c_pct("Tỷ lệ quần chúng (%)", lambda u: u.pub(c), lambda u: u.tgt(c))]
+    if persons_header:  # the header says the count is of people
+        cols[7] = c_count("Số người (quần chúng) tham gia", cols[7].get)
     x.add([_study_form(x, c, cols)])
     for u in x.w.units:
         x.study(u, c)
@@ -1199,6 +1201,7 @@ TRAPS: tuple[Trap, ...] = (
     Trap("range", t_range, ("xlsx", "csv-utf8", "ods")),
     Trap("x-in-count", t_x_in_count, ("xlsx", "docx", "csv-semicolon")),
     Trap("public-over-target", t_public_over_target, ("xlsx", "xls", "csv-utf8")),
+    Trap("public-over-target-persons", lambda x: t_public_over_target(x, True), ("xlsx", "ods", "csv-utf8")),
     Trap("formula-total-nocache", t_formula_total_nocache, ("xlsx", "xlsx", "xlsx")),
     Trap("formula-pct-nocache", t_formula_pct_nocache, ("xlsx", "xlsx")),
     Trap("date-in-count", t_date_in_count, ("xlsx", "xlsx", "csv-utf8")),
