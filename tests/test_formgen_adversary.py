@@ -44,8 +44,11 @@ FORMS = build_forms()
 VERDICTS = ("exact", "reported", "silent", "unread", "crash")
 
 _STACKED = ("two tables stacked in one sheet, each with its own header: only the lower table is read; the upper "
-            "one ({}) disappears with exit 0 and nothing named (rows above the detected header are taken for "
-            "title rows and never accounted for)")
+            "one ({}) disappears with exit 0 and nothing named (the header is detected on the lower table; the "
+            "rows above it are taken for title rows, outside rows_read, never accounted for)")
+_STACKED_BELOW = ("study table above, membership table ('Tổng số đảng viên | miễn sinh hoạt') below with its own "
+                  "title and header: the study table is read, the membership rows are excluded as 'note' rows after "
+                  "the table (manifest: excluded note 8), exit 0 and nothing named")
 _MERGED = ("'Số quần chúng phải học' merged over two chi bộ rows: the shared figure is stored as the first unit's "
            "target and the second gets null, exit 0 (a covered cell of a vertical merge in the body is read as an "
            "empty cell, not as a figure that belongs to two units)")
@@ -65,6 +68,7 @@ KNOWN_SILENT: dict[str, str] = {
        for c in ("xlsx/0", "ods/1", "csv-utf8/2")},
     **{f"adversary/stacked-ratings/{c}": _STACKED.format("unit ratings: 'Kết quả xếp loại'")
        for c in ("xlsx/0", "xls/1", "csv-utf16/2")},
+    **{f"adversary/stacked-study-membership/{c}": _STACKED_BELOW for c in ("xlsx/0", "xls/1", "csv-utf8/2")},
     **{f"adversary/merged-data-rows/{c}": _MERGED for c in ("xlsx/0", "ods/1", "docx/2")},
     **{f"adversary/public-only-sheet/{c}": _PUBLIC_ONLY for c in ("xlsx/0", "ods/1", "csv-utf8/2")},
     **{f"adversary/members-and-public-one-col/{c}": _ONE_COL for c in ("xlsx/0", "csv-utf8/1", "docx/2")},

@@ -1169,6 +1169,57 @@ def t_one_decimal_pct_comma_counts(x: Ctx) -> None:
         x.study(u, c, public=False)
 
 
+def t_stacked_study_membership(x: Ctx) -> None:
+    """The study table above, the membership table below (the reverse of ``stacked-membership-study``)."""
+    c = x.w.camps[0]
+    top = _study_form(x, c, [c_stt(), c_name(), c_count("Số đảng viên tham gia học tập", lambda u: u.att(c)),
+                             c_count("Số quần chúng phải học", lambda u: u.tgt(c)),
+                             c_count("Số quần chúng tham gia", lambda u: u.pub(c))], name="Tổng hợp")
+    below = sheet("", [["SỐ LƯỢNG ĐẢNG VIÊN ĐẾN 31/12/" + str(x.year)], []], membership_cols(), x.w.units)
+    x.add([_stack(top, below)])
+    for u in x.w.units:
+        x.membership(u)
+        x.study(u, c, with_members=False)
+
+
+def t_side_by_side_tables(x: Ctx) -> None:
+    """Membership on the left, unit ratings on the right of the same rows, an empty column between."""
+    left = sheet("Tổng hợp", titles(x.w, "SỐ LƯỢNG VÀ XẾP LOẠI"), membership_cols(), x.w.units, total=False)
+    right = sheet("", [], urating_cols(x.year), x.w.units, total=False)
+    t = left.title_rows
+    for i, r in enumerate(right.rows):
+        left.rows[t + i] = list(left.rows[t + i]) + [None] + list(r)
+    x.add([left])
+    for u in x.w.units:
+        x.membership(u)
+        x.urating(u)
+
+
+def t_title_mentions_other_campaign(x: Ctx) -> None:
+    """2021: "Kết luận 01-KL/TW về tiếp tục thực hiện Chỉ thị 05-CT/TW" beside "Chỉ thị 05-CT/TW" of the same year."""
+    c = x.w.camps[0]
+    x.add([_study_form(x, c, name="Kết luận 01")])
+    for u in x.w.units:
+        x.study(u, c)
+
+
+def t_hidden_sheet(x: Ctx) -> None:
+    """A hidden sheet (an old draft with other figures) before the visible one, same title and header."""
+    stale = {u.unit_id: u.total + x.rng.randint(1, 3) for u in x.w.units}
+    cols = membership_cols()
+    cols[2] = c_count("Tổng số đảng viên", lambda u: stale[u.unit_id])
+    draft = sheet("Nháp", titles(x.w, "SỐ LƯỢNG ĐẢNG VIÊN"), cols, x.w.units)
+    real = sheet("Đảng viên", titles(x.w, "SỐ LƯỢNG ĐẢNG VIÊN"), membership_cols(), x.w.units)
+    rel = x.add([draft, real])
+
+    def edit(wb) -> None:
+        wb.worksheets[0].sheet_state = "hidden"
+        wb.active = 1
+    x.post[rel] = [edit]
+    for u in x.w.units:
+        x.membership(u)
+
+
 # ---------------------------------------------------------------------------------------------
 # Catalogue
 # ---------------------------------------------------------------------------------------------
@@ -1211,6 +1262,11 @@ TRAPS: tuple[Trap, ...] = (
     Trap("vi-thousands-members", t_one_decimal_pct_comma_counts, ("xlsx", "csv-utf8", "ods")),
     # structure
     Trap("stacked-membership-study", t_stacked_membership_study, ("xlsx", "ods", "csv-utf8")),
+    Trap("stacked-study-membership", t_stacked_study_membership, ("xlsx", "xls", "csv-utf8")),
+    Trap("side-by-side-tables", t_side_by_side_tables, ("xlsx", "ods", "csv-utf8")),
+    Trap("hidden-sheet", t_hidden_sheet, ("xlsx", "xlsx")),
+    Trap("title-mentions-other-campaign", t_title_mentions_other_campaign, ("xlsx", "csv-utf8", "docx"),
+         years=(2021,)),
     Trap("stacked-ratings", t_stacked_ratings, ("xlsx", "xls", "csv-utf16")),
     Trap("transposed", t_transposed, ("xlsx", "csv-utf8", "docx")),
     Trap("repeated-header", t_repeated_header, ("xlsx", "csv-utf8-bom", "ods")),
