@@ -20,11 +20,11 @@ from importlib import resources
 
 from analysis.text import fold
 
-#: Measures that say little, weakest first: "a number of", "tổng số" ("Tổng số ĐV được đánh giá" is
+#: Measures that say little, weakest first: a vague "số …" (see :func:`read_text`), "a number of", "tổng số" ("Tổng số ĐV được đánh giá" is
 #: the assessed count, "Tổng số ĐV tham gia" the attended), "học tập" (attended, unless a cell under it
 #: says what is counted: "Kết quả học tập / Đảng viên / SL" is the members' total). Any other measure
 #: named in the stack wins over them; within one cell the stronger one.
-WEAK_MEASURES = ("count", "total", "study")
+WEAK_MEASURES = ("vague", "count", "total", "study")
 #: Prefix of a field in header_fields.csv that sets a column aside on purpose.
 SET_ASIDE = "set_aside:"
 

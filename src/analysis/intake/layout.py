@@ -711,6 +711,11 @@ def plan_sheet(grid: Grid, header: Header, campaign_of: Callable[[str], str | No
         part("study_participation", {**(own or base), **fields}, campaign=campaign)
         if "members_total" in own:
             part("membership", own, corroborating=True)
+    if unit_rating.get("rating_label") is None and not unit_levels:
+        for c, a in list(acc.items()):
+            if a.get("rule") == "self_assessment":  # the only rating a sheet states is its own proposal
+                acc[c] = reported(a, "chỉ có kết quả tự xếp loại, không có kết quả cấp trên quyết định; nếu đây là "
+                                     "kết quả chính thức, ghim cột này là rating_label")
     if unit_rating.get("rating_label") is not None or unit_levels:
         part("unit_ratings", unit_rating, unit_levels)
     elif unit_rating:
@@ -742,6 +747,8 @@ def plan_sheet(grid: Grid, header: Header, campaign_of: Callable[[str], str | No
             col = header.columns.get(c)
             if col is None:
                 account(c, "reported", reason="cột có số liệu nhưng không có tiêu đề")
+            elif col.field in ROW_FIELDS:
+                account(c, "reported", reason="trang không có số liệu nào đọc được, nên cột này không được dùng")
             else:
                 account(c, "reported", reason="không hiểu tiêu đề cột")
     why = "" if parts else "; ".join(missing) or _no_table_reason(header)
