@@ -243,6 +243,7 @@ def test_parts_of_the_population_and_other_periods_are_set_aside_not_read_as_the
         assert headers.field_of(headers.read_text(text)) == f"set_aside:{rule}", text
     for vague in ("Số ĐV đến 31/12/2015", "Đảng viên khối cơ quan", "Tăng trong năm"):
         assert headers.field_of(headers.read_text(vague)) is None, vague  # reported, never guessed
+    assert headers.field_of(headers.read_text("Số cán bộ, đảng viên và quần chúng tham gia")) is None  # two subjects
     assert headers.field_of(headers.read_text("Tổng số ĐV được đánh giá, xếp loại")) == "members_assessed"
     assert headers.field_of(headers.read_text("Chi bộ tự xếp loại")) == "set_aside:self_assessment"
 
@@ -259,15 +260,21 @@ def test_a_sub_header_row_whose_merges_a_csv_lost_is_still_the_header(tmp_path: 
     assert sp[0] == ("tt-1", 18, 100, 90) and len(sp) == 4
 
 
-def test_a_public_count_above_its_target_counts_attendances(tmp_path: Path) -> None:
+def test_a_public_count_above_its_target_is_reported_not_reinterpreted(tmp_path: Path) -> None:
     raw = raw_folder(tmp_path)
     write_book(raw / "2016" / "tt.xlsx", [Sheet("Học tập", [*TITLES, "Chỉ thị 05-CT/TW, chuyên đề năm 2016"],
                                                 ["STT", "Chi bộ", "ĐV tham gia", "QC đối tượng", "QC tham gia"],
                                                 rows=[[i + 1, n, 10, 100, 150 + i] for i, n in enumerate(TT)])])
     result, out = run(raw, tmp_path)
-    assert set(table(out, "study_participation")["public_basis"]) == {"attendances"}
+    assert table(out, "study_participation")["public_attended"].isna().all()  # persons or attendances: not guessed
     [ev] = sheet_entry(result, "2016/tt.xlsx", "Học tập")["evidence"]
-    assert (ev["column"], ev["reading"], ev["rows_checked"]) == ("E", "attendances", 4)
+    assert (ev["column"], ev["reading"], ev["rows_checked"]) == ("E", "undecided", 4)
+    assert result.exit_code == 1 and [f["column"] for f in findings(result, "unmapped_column")] == ["E"]
+    write_book(raw / "2016" / "tt.xlsx", [Sheet("Học tập", [*TITLES, "Chỉ thị 05-CT/TW, chuyên đề năm 2016"],
+                                                ["STT", "Chi bộ", "ĐV tham gia", "QC đối tượng", "QC tham gia (lượt)"],
+                                                rows=[[i + 1, n, 10, 100, 150 + i] for i, n in enumerate(TT)])])
+    result, out = run(raw, tmp_path)  # the header says attendances: read as such
+    assert result.exit_code == 0 and set(table(out, "study_participation")["public_basis"]) == {"attendances"}
 
 
 def test_a_totals_row_above_the_units_is_checked_against_the_rows_below(tmp_path: Path) -> None:

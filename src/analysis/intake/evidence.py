@@ -1,8 +1,8 @@
 """Evidence decides between two readings of a header: the sheet's own stated figures.
 
 Two readings are weighed: the members' "total" of a study sheet (total or eligible, by the stated
-rates) and the basis of a public count whose header names none (attendances when some row counts
-more than its target).
+rates) and the basis of a public count whose header names none: where some row counts more than its
+target, persons cannot be right and attendances are not confirmed, so the column is reported.
 
 "Đảng viên / Tổng số" beside "Miễn sinh hoạt", "Tham gia" and "Tỷ lệ" is the members' total in
 most forms (the rate is attended ÷ (total − exempt)), but some committees put the members who had
@@ -107,11 +107,12 @@ def apply(grid: Grid, plan: layout.Plan) -> tuple[layout.Plan, list[dict]]:
                 fields = {k: ("members_eligible" if k == c else f) for k, f in part.header.fields.items()}
                 part = replace(part, header=replace(part.header, fields=fields))
         over = weigh_basis(grid, part) if part.table == "study_participation" else 0
-        if over:
+        if over:  # people or attendances? neither reading is confirmed: reported, not chosen
             c = next(c for c, f in part.header.fields.items() if f == "public_attended")
-            evidence.append({"column": layout.column_letter(c), "reading": "attendances", "rows_checked": over,
-                             "by": "public_attended > public_target"})
-            part = replace(part, public_basis="attendances")
+            evidence.append({"column": layout.column_letter(c), "reading": "undecided", "rows_checked": over,
+                             "by": "public_attended > public_target", "header": part.header.labels[c]})
+            fields = {k: f for k, f in part.header.fields.items() if k != c}  # nothing stored from it
+            part = replace(part, header=replace(part.header, fields=fields))
         parts.append(part)
     if not eligible_cols:
         return replace(plan, parts=parts), evidence

@@ -123,6 +123,9 @@ def read_text(text: str) -> Concepts:
                     # "Số ĐV tham gia", "Số ĐV học tập": the stronger measure of the cell stays
                     if _rank(concept) > _rank(found["measure"]):
                         found["measure"] = concept
+                elif kind == "subject" and found.get("subject") not in (None, concept) \
+                        and {found["subject"], concept} <= {"members", "public", "mixed"}:
+                    found["subject"] = "mixed"  # "Số cán bộ, đảng viên và quần chúng tham gia": one figure, two subjects
                 elif kind != "noise":
                     found.setdefault(kind, concept)
                 i += n
@@ -138,6 +141,16 @@ def read_text(text: str) -> Concepts:
         # "Số ĐV đến 31/12/2015", "Tổng số … khác": which total is not known; no field takes it
         measure, subject = "vague", ""
     return Concepts(subject, measure, found.get("basis", ""), " ".join(rest), found.get("qualifier", ""))
+
+
+def subjects_named(text: str) -> frozenset[str]:
+    """Every subject a text names (a title: "KẾT QUẢ HỌC TẬP CỦA QUẦN CHÚNG NHÂN DÂN" names the public).
+
+    Example:
+        >>> sorted(subjects_named("Kết quả học tập của cán bộ, đảng viên và quần chúng"))
+        ['mixed']
+    """
+    return frozenset(read_text(part).subject for part in re.split(r"[|\n;]", text)) - {""}
 
 
 def read_stack(texts: list[str]) -> Concepts:

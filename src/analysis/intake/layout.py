@@ -442,15 +442,12 @@ class Part:
         corroborating: Members' totals read beside other figures (a study or rating sheet): they
             fill the membership table only where no membership sheet gives the unit-year, and are
             compared with it where one does.
-        public_basis: What the public count counts when evidence, not the header, says it
-            (:mod:`analysis.intake.evidence`); None: as the header says.
     """
 
     table: str
     header: Header
     campaign_id: str | None = None
     corroborating: bool = False
-    public_basis: str | None = None
 
 
 @dataclass
@@ -504,6 +501,15 @@ def fill_merged_down(grid: Grid, header: Header) -> Grid:
             if is_blank(rows[r][c0]):
                 rows[r][c0] = value
     return Grid(grid.source_file, grid.sheet, rows, grid.fonts, grid.merged, grid.encoding)
+
+
+def merged_figures(grid: Grid, header: Header) -> list[tuple[int, int, int, int]]:
+    """Body cells of figure columns merged over several rows: one figure stated for several units,
+    which no unit can be given alone (0-based first row, column, last row, last column)."""
+    rows = {c for c, f in header.fields.items() if f in ROW_FIELDS}
+    return [(r0, c0, r1, c1) for r0, c0, r1, c1 in grid.merged
+            if r1 > r0 and r0 > header.last_row and not any(c0 <= c <= c1 for c in rows)
+            and not is_blank(grid.cell(r0, c0))]
 
 
 def reported(entry: dict, reason: str) -> dict:
@@ -595,7 +601,26 @@ def body_columns(grid: Grid, header: Header) -> set[int]:
     return out
 
 
-def plan_sheet(grid: Grid, header: Header, campaign_of: Callable[[str], str | None]) -> Plan:
+def _of_the_title(header: Header, subject: str) -> Header:
+    """The header with its figure columns that name no subject read as the one subject the title
+    names ("… CỦA QUẦN CHÚNG NHÂN DÂN" over "Đối tượng | Tham gia"); unchanged unless that subject
+    is the public (members are what an unnamed figure counts anyway)."""
+    if subject != "public":
+        return header
+    columns = {c: (replace(col, field=headers.field_of(replace(col.concepts, subject=subject)))
+                   if not col.concepts.subject and not col.pinned and col.field in _MEMBER_FIGURES else col)
+               for c, col in header.columns.items()}
+    fields = {c: col.field for c, col in columns.items()
+              if col.field and not col.field.startswith(headers.SET_ASIDE)}
+    return replace(header, columns=columns, fields=fields)
+
+
+#: Figures a header with no subject gives to members by default.
+_MEMBER_FIGURES = ("members_attended", "members_eligible", "members_pct", "members_total")
+
+
+def plan_sheet(grid: Grid, header: Header, campaign_of: Callable[[str], str | None],
+               title_subject: str = "") -> Plan:
     """Decide which tables (and campaigns) a sheet feeds and account for every non-empty column.
 
     Study columns whose header names a campaign (a group cell "Nghị quyết Trung ương 4 khóa XII"
@@ -610,7 +635,9 @@ def plan_sheet(grid: Grid, header: Header, campaign_of: Callable[[str], str | No
         grid: The sheet (body rows decide marks versus counts).
         header: Its header read in the sheet's year.
         campaign_of: Resolves a header's free words to a campaign id (None: names none).
+        title_subject: The one subject the sheet's title names, if any.
     """
+    header = _of_the_title(header, title_subject)
     used = body_columns(grid, header)
     acc: dict[int, dict] = {}
 

@@ -47,7 +47,7 @@ import pyarrow.compute as pc
 import yaml
 
 from analysis import __version__, hierarchy, ratings, schema, store
-from analysis.intake import evidence, layout, register
+from analysis.intake import evidence, headers, layout, register
 from analysis.intake.readers import (
     TABULAR,
     Grid,
@@ -1120,9 +1120,17 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict:
     main_year = int(year) if year is not None else column_years[0]
     title = layout.title_text(grid, header)
     grid = layout.fill_merged_down(grid, header)
-    plan, weighed = evidence.apply(grid, layout.plan_sheet(grid, header, lambda text: run.finder(main_year, text)[0]))
+    named = headers.subjects_named(title) & {"members", "public", "mixed"}
+    plan, weighed = evidence.apply(grid, layout.plan_sheet(grid, header, lambda text: run.finder(main_year, text)[0],
+                                                           next(iter(named)) if len(named) == 1 else ""))
     if weighed:
         entry["evidence"] = weighed
+    for ev in weighed:
+        if ev["reading"] == "undecided" and ev["by"].startswith("public_attended"):
+            plan.accounting[layout.column_index(ev["column"])] = layout.reported(
+                plan.accounting[layout.column_index(ev["column"])],
+                f"{ev['rows_checked']} dòng có số quần chúng tham gia lớn hơn số phải học: tiêu đề không nói là "
+                "người hay lượt người — ghi rõ '(lượt)' hoặc '(người)' trong tiêu đề")
     parts = plan.parts
     if pins.get("table"):
         parts = [replace(p, corroborating=False) for p in parts if p.table == pins["table"]]
@@ -1148,6 +1156,14 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict:
                     plan.accounting[c] = layout.reported(plan.accounting[c], "chỉ đọc được tổng số đảng viên")
         staged = []
     _account_columns(run, entry, plan, rel, grid, main_year, scope)
+    for r0, c0, r1, _ in layout.merged_figures(grid, header):
+        cell = f"{layout.column_letter(c0)}{r0 + 1}:{layout.column_letter(c0)}{r1 + 1}"
+        run.findings.append({
+            "check": "merged_figure", "severity": "critical", "source_file": rel, "sheet": grid.sheet,
+            "row_number": r0 + 1, "table": "", "unit_ids": [scope] if scope else [], "year": main_year,
+            "column": layout.column_letter(c0),
+            "message": f"{rel} [{grid.sheet}] ô {cell}: một số liệu ({grid.cell(r0, c0)}) gộp ô cho nhiều dòng — "
+                       "không chia được cho từng đơn vị; hãy ghi số của từng đơn vị vào dòng của nó"})
     if not staged:
         reasons = [a["reason"] for a in plan.reported() if a.get("reason") != "chỉ đọc được tổng số đảng viên"]
         reason = ("theo mapping.yaml: trang không có phần nào của bảng " + pins["table"]) if pins.get("table") \
@@ -1170,10 +1186,6 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict:
                                        campaign_id, run.matcher, scope, run.finder, f"{title} {grid.sheet}", kinds)
         res, found = _without_subtotals(run, res, part.table, rel, grid.sheet)
         subtotals |= found
-        if part.public_basis:
-            for _, rec in res.records:
-                if rec.get("public_basis"):
-                    rec["public_basis"] = part.public_basis
         kept_rows |= _admit(run, res, part, rel, grid.sheet, years_seen, campaigns_seen)
         quarantined.extend(res.quarantine)
         excluded = excluded or res.excluded
