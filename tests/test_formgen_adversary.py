@@ -43,37 +43,11 @@ from analysis.intake.pipeline import ingest
 FORMS = build_forms()
 VERDICTS = ("exact", "reported", "silent", "unread", "crash")
 
-_STACKED = ("two tables stacked in one sheet, each with its own header: only the lower table is read; the upper "
-            "one ({}) disappears with exit 0 and nothing named (the header is detected on the lower table; the "
-            "rows above it are taken for title rows, outside rows_read, never accounted for)")
-_STACKED_BELOW = ("study table above, membership table ('Tổng số đảng viên | miễn sinh hoạt') below with its own "
-                  "title and header: the study table is read, the membership rows are excluded as 'note' rows after "
-                  "the table (manifest: excluded note 8), exit 0 and nothing named")
-_MERGED = ("'Số quần chúng phải học' merged over two chi bộ rows: the shared figure is stored as the first unit's "
-           "target and the second gets null, exit 0 (a covered cell of a vertical merge in the body is read as an "
-           "empty cell, not as a figure that belongs to two units)")
-_PUBLIC_ONLY = ("a public-only sheet ('KẾT QUẢ HỌC TẬP CỦA QUẦN CHÚNG NHÂN DÂN': 'Đối tượng phải học | Số tham gia | "
-                "Tỷ lệ'): 'Số tham gia' stored as members_attended, public figures null, exit 0 (a measure with no "
-                "subject defaults to members; the subject in the title is not consulted)")
-_ONE_COL = ("'Số cán bộ, đảng viên và quần chúng tham gia' (members and public in one count) stored as "
-            "members_attended, exit 0 (a cell naming two subjects is resolved to the members instead of reported)")
-_OVER = ("'Số quần chúng tham gia' (no 'lượt', no 'người') with two rows above their target: public_basis stored "
-         "as 'attendances' for every row, exit 0 (evidence.py: a public count whose header names no basis is "
-         "attendances when some row exceeds the target) — debatable: 'số quần chúng' counts people; with "
-         "'(người)' in the header the same form is read as persons")
-#: Forms known to be misread silently (form id -> what goes wrong and the rule that lets it through), found on
-#: intake 95eaf04 and marked xfail one by one so that every other form still asserts. Remove an entry once fixed.
-KNOWN_SILENT: dict[str, str] = {
-    **{f"adversary/stacked-membership-study/{c}": _STACKED.format("membership: 'Tổng số đảng viên | miễn sinh hoạt'")
-       for c in ("xlsx/0", "ods/1", "csv-utf8/2")},
-    **{f"adversary/stacked-ratings/{c}": _STACKED.format("unit ratings: 'Kết quả xếp loại'")
-       for c in ("xlsx/0", "xls/1", "csv-utf16/2")},
-    **{f"adversary/stacked-study-membership/{c}": _STACKED_BELOW for c in ("xlsx/0", "xls/1", "csv-utf8/2")},
-    **{f"adversary/merged-data-rows/{c}": _MERGED for c in ("xlsx/0", "ods/1", "docx/2")},
-    **{f"adversary/public-only-sheet/{c}": _PUBLIC_ONLY for c in ("xlsx/0", "ods/1", "csv-utf8/2")},
-    **{f"adversary/members-and-public-one-col/{c}": _ONE_COL for c in ("xlsx/0", "csv-utf8/1", "docx/2")},
-    **{f"adversary/public-over-target/{c}": _OVER for c in ("xlsx/0", "xls/1", "csv-utf8/2")},
-}
+#: Forms known to be misread silently (form id -> what goes wrong and the rule that lets it through), marked
+#: xfail one by one so that every other form still asserts. Empty: the 21 found on intake 95eaf04 (tables
+#: stacked in one sheet, a figure merged over two units, a public-only sheet, members and public in one
+#: column, a public count above its target) are now read or reported. Remove an entry once fixed.
+KNOWN_SILENT: dict[str, str] = {}
 
 
 @dataclass

@@ -326,8 +326,9 @@ def detect_header(grid: Grid, year: int | None, overrides: dict[str, str] | None
             return None
         return _build(rows, first, last - first + 1, year, folded)
     best: Header | None = None
-    limit = min(HEADER_SEARCH_ROWS, len(grid.rows))
-    for r in range(limit):
+    start = next((r for r in range(len(grid.rows)) if any(rows.plain(r))), 0)  # a lower table's rows
+    limit = min(start + HEADER_SEARCH_ROWS, len(grid.rows))
+    for r in range(start, limit):
         if not any(rows.plain(r)) or rows.is_title(r) or rows.is_numbering(r) or rows.continues_merge(r):
             continue
         if rows.holds_figures(r):
@@ -501,6 +502,72 @@ def fill_merged_down(grid: Grid, header: Header) -> Grid:
             if is_blank(rows[r][c0]):
                 rows[r][c0] = value
     return Grid(grid.source_file, grid.sheet, rows, grid.fonts, grid.merged, grid.encoding)
+
+
+def split_tables(grid: Grid, header: Header, year: int | None, overrides: dict[str, str] | None = None
+                 ) -> list[Grid] | None:
+    """Two tables stacked in one sheet, each with its own header (membership above study, unit
+    ratings above member ratings): the sheet cut in two, or None when it holds one table.
+
+    A table stands above the header when rows above it hold figures; one stands below when a
+    text-only row after the body's figures reads as a header (a unit column headed "Tên chi bộ" or
+    "Đơn vị", not a unit's name, and at least one figure or level column) and figures follow it.
+    The upper part keeps its rows up to the cut; the lower keeps every row, those of the upper
+    table left empty, so row numbers stay those of the sheet.
+    """
+    rows = _Rows(grid)
+    folded = {fold(k): v for k, v in (overrides or {}).items()}
+    above = [r for r in range(header.first_row) if rows.holds_figures(r)]
+    starts = [r for r in range(header.first_row) if _is_header_row(rows, r, year, folded)]
+    if starts:  # a table of labels (unit ratings) above has no figures: its rows fill two cells or more
+        above += [r for r in range(starts[0] + 1, header.first_row) if sum(bool(t) for t in rows.plain(r)) >= 2]
+    if above:
+        return [_rows_before(grid, max(above) + 1), _rows_from(grid, max(above) + 1)]
+    last_figures = None
+    for r in range(header.last_row + 1, len(grid.rows)):
+        if rows.holds_figures(r):
+            last_figures = r
+        elif last_figures is not None and _starts_a_table(rows, r, year, folded):
+            return [_rows_before(grid, r), _rows_from(grid, last_figures + 1)]
+    return None
+
+
+def _starts_a_table(rows: _Rows, r: int, year: int | None, overrides: dict[str, str]) -> bool:
+    """Whether row ``r`` (after a table's figures) is the header of another table with figures under it."""
+    for height in HEADER_HEIGHTS:
+        last = r + height - 1
+        if last + 1 >= len(rows.grid.rows) or rows.holds_figures(last):
+            return False
+        following = next((k for k in range(last + 1, len(rows.grid.rows)) if any(rows.plain(k))), None)
+        if following is not None and rows.holds_figures(following) and _is_header_row(rows, r, year, overrides,
+                                                                                         height):
+            return True
+    return False
+
+
+def _is_header_row(rows: _Rows, r: int, year: int | None, overrides: dict[str, str], height: int = 1) -> bool:
+    """Whether rows ``r``… read as a table's header: a unit column headed by a header word ("Tên chi
+    bộ", "Đơn vị" — not a unit's own name) and a figure, rating or level column."""
+    texts = [t for t in rows.plain(r) if t]
+    if not texts or marker_kind(texts[0]) is not None or rows.holds_figures(r):
+        return False
+    h = _build(rows, r, height, year, overrides)
+    unit = [h.columns[c] for c, f in h.fields.items() if f in UNIT_FIELDS]
+    figures = [f for f in h.fields.values()
+               if f in STUDY_FIELDS + MEMBERSHIP_FIELDS + MEMBER_RATING_FIELDS + UNIT_RATING_FIELDS]
+    return bool(unit) and h.score >= 2 and bool(figures or h.levels) and \
+        any(col.concepts.measure in ("name", "code") or not col.concepts.rest for col in unit)
+
+
+def _rows_before(grid: Grid, n: int) -> Grid:
+    fonts = grid.fonts[:n] if grid.fonts else grid.fonts
+    return Grid(grid.source_file, grid.sheet, grid.rows[:n], fonts, [m for m in grid.merged if m[2] < n], grid.encoding)
+
+
+def _rows_from(grid: Grid, n: int) -> Grid:
+    rows = [[] for _ in range(n)] + grid.rows[n:]
+    fonts = ([[] for _ in range(n)] + grid.fonts[n:]) if grid.fonts else grid.fonts
+    return Grid(grid.source_file, grid.sheet, rows, fonts, [m for m in grid.merged if m[0] >= n], grid.encoding)
 
 
 def merged_figures(grid: Grid, header: Header) -> list[tuple[int, int, int, int]]:

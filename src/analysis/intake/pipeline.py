@@ -1043,7 +1043,7 @@ def _ingest_workbook(run: _Run, path: Path, rel: str, entry: dict) -> None:
         entry.update(status="skipped", reason="sổ tính không có trang nào")
     for grid in grids:
         try:
-            entry["sheets"].append(_ingest_sheet(run, grid, rel, path))
+            entry["sheets"].extend(_ingest_tables(run, grid, rel, path))
         except Exception as exc:  # noqa: BLE001 - one sheet that breaks the reader is reported, the rest read
             reason = f"lỗi khi đọc trang ({type(exc).__name__}: {exc}) — hãy gửi tệp này cho nhóm phát triển"
             entry["sheets"].append(_skip({"sheet": grid.sheet}, reason, len(grid.rows)))
@@ -1075,7 +1075,16 @@ def _column_years(grid: Grid, header: layout.Header) -> list[int]:
     return sorted(counts, key=lambda y: (-counts[y], y))
 
 
-def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict:
+def _ingest_tables(run: _Run, grid: Grid, rel: str, path: Path) -> list[dict]:
+    """The manifest entries of a sheet: one per table stacked in it (see :func:`layout.split_tables`)."""
+    entry = _ingest_sheet(run, grid, rel, path)
+    if isinstance(entry, list):
+        return [e for part in entry for e in _ingest_tables(run, part, rel, path)]
+    return [entry]
+
+
+def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict | list[Grid]:
+    """One sheet's manifest entry, or the grids of the tables stacked in it (read one by one)."""
     pins = sheet_pins(run.mapping, rel, grid.sheet)
     entry: dict = {"sheet": grid.sheet, "rows_read": 0, "rows_kept": 0, "rows_excluded": 0,
                    "rows_quarantined": 0}
@@ -1112,6 +1121,9 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict:
     if header is None:
         return _skip(entry, "không tìm thấy dòng tiêu đề cột (cần cột tên/mã đơn vị và ít nhất một cột số liệu)",
                      len(grid.rows))
+    stacked = layout.split_tables(grid, header, year, overrides) if pinned is None else None
+    if stacked:
+        return stacked
     body = len(grid.rows) - header.last_row - 1
     entry.update(header_rows=[header.first_row + 1, header.last_row + 1])
     entry["rows_header"] = header.last_row + 1
