@@ -44,6 +44,7 @@ class Concepts:
         rest: Folded words that are no concept (a campaign's name, an unknown word), in order.
         qualifier: ``subpopulation`` ("nữ", "dân tộc thiểu số") or ``other_period`` ("đầu kỳ"): the
             figure is not the canonical one; or "".
+        year: The year a cell dates its figures to ("Năm 2015" over "Tổng số | Miễn"), if any.
     """
 
     subject: str = ""
@@ -51,6 +52,7 @@ class Concepts:
     basis: str = ""
     rest: str = ""
     qualifier: str = ""
+    year: int | None = None
 
     @property
     def empty(self) -> bool:
@@ -109,7 +111,9 @@ def read_text(text: str) -> Concepts:
         'nghi quyet tw 4 khoa xii'
     """
     # "năm 2017" in a group title dates it; "Năm" alone is the year column
-    words = _YEAR_PHRASE.sub(" ", fold(text.replace("%", " phan tram "))).split()
+    folded = fold(text.replace("%", " phan tram "))
+    dated = _YEAR_PHRASE.search(folded)
+    words = _YEAR_PHRASE.sub(" ", folded).split()
     vocab = vocabulary()
     found: dict[str, str] = {}
     rest: list[str] = []
@@ -123,6 +127,8 @@ def read_text(text: str) -> Concepts:
                     # "Số ĐV tham gia", "Số ĐV học tập": the stronger measure of the cell stays
                     if _rank(concept) > _rank(found["measure"]):
                         found["measure"] = concept
+                elif kind == "subject" and found.get("measure") and found.get("subject"):
+                    rest.extend(words[i:i + n])  # "… tham gia Chỉ thị 05 … phong cách quần chúng": a title's words
                 elif kind == "subject" and found.get("subject") not in (None, concept) \
                         and {found["subject"], concept} <= {"members", "public", "mixed"}:
                     found["subject"] = "mixed"  # "Số cán bộ, đảng viên và quần chúng tham gia": one figure, two subjects
@@ -140,7 +146,8 @@ def read_text(text: str) -> Concepts:
     if measure in ("count", "total") and rest:
         # "Số ĐV đến 31/12/2015", "Tổng số … khác": which total is not known; no field takes it
         measure, subject = "vague", ""
-    return Concepts(subject, measure, found.get("basis", ""), " ".join(rest), found.get("qualifier", ""))
+    return Concepts(subject, measure, found.get("basis", ""), " ".join(rest), found.get("qualifier", ""),
+                    int(dated.group(0)[-4:]) if dated else None)
 
 
 def subjects_named(text: str) -> frozenset[str]:
@@ -167,9 +174,11 @@ def read_stack(texts: list[str]) -> Concepts:
         Concepts(subject='public', measure='attended', basis='', rest='')
     """
     subject = measure = basis = qualifier = ""
+    year: int | None = None
     rest: list[str] = []
     for text in texts:
         c = read_text(text)
+        year = c.year or year
         subject = c.subject or subject
         basis = c.basis or basis
         if len(text.split()) <= 4:  # a part named in a short cell ("Trong đó: nữ"), not in a campaign's title
@@ -178,7 +187,7 @@ def read_stack(texts: list[str]) -> Concepts:
             measure = c.measure
         if c.rest:
             rest.append(c.rest)
-    return Concepts(subject, measure, basis, " ".join(rest), qualifier)
+    return Concepts(subject, measure, basis, " ".join(rest), qualifier, year)
 
 
 def field_of(c: Concepts) -> str | None:

@@ -686,8 +686,22 @@ def _of_the_title(header: Header, subject: str) -> Header:
 _MEMBER_FIGURES = ("members_attended", "members_eligible", "members_pct", "members_total")
 
 
+def _of_the_year(header: Header, year: int | None) -> Header:
+    """The header with the figure columns a cell dates to another year ("Năm 2015 / Tổng số" in a
+    2016 sheet) set aside: they are not this year's figures, and not read as if they were."""
+    if year is None:
+        return header
+    other = {c for c, col in header.columns.items() if col.concepts.year not in (None, year) and not col.pinned}
+    if not other:
+        return header
+    columns = {c: (replace(col, field=f"{headers.SET_ASIDE}other_period", member_level=None, unit_level=None)
+                   if c in other else col) for c, col in header.columns.items()}
+    return replace(header, columns=columns, fields={c: f for c, f in header.fields.items() if c not in other},
+                   levels={c: lv for c, lv in header.levels.items() if c not in other})
+
+
 def plan_sheet(grid: Grid, header: Header, campaign_of: Callable[[str], str | None],
-               title_subject: str = "") -> Plan:
+               title_subject: str = "", year: int | None = None) -> Plan:
     """Decide which tables (and campaigns) a sheet feeds and account for every non-empty column.
 
     Study columns whose header names a campaign (a group cell "Nghị quyết Trung ương 4 khóa XII"
@@ -703,8 +717,9 @@ def plan_sheet(grid: Grid, header: Header, campaign_of: Callable[[str], str | No
         header: Its header read in the sheet's year.
         campaign_of: Resolves a header's free words to a campaign id (None: names none).
         title_subject: The one subject the sheet's title names, if any.
+        year: The sheet's year (columns dated to another year are set aside).
     """
-    header = _of_the_title(header, title_subject)
+    header = _of_the_year(_of_the_title(header, title_subject), year)
     used = body_columns(grid, header)
     acc: dict[int, dict] = {}
 

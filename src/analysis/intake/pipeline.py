@@ -1134,7 +1134,8 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict | list[Gr
     grid = layout.fill_merged_down(grid, header)
     named = headers.subjects_named(title) & {"members", "public", "mixed"}
     plan, weighed = evidence.apply(grid, layout.plan_sheet(grid, header, lambda text: run.finder(main_year, text)[0],
-                                                           next(iter(named)) if len(named) == 1 else ""))
+                                                           next(iter(named)) if len(named) == 1 else "",
+                                                           int(year) if year is not None else None))
     if weighed:
         entry["evidence"] = weighed
     for ev in weighed:
