@@ -24,21 +24,13 @@ with ``-s``). Run as ``pytest -n 2 tests/test_formgen_adversary.py``.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-import time
-import traceback
-import uuid
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 from formgen.adversary import TRAPS, AdversaryForm, build_forms, write_raw
-from test_formgen import differences, what_is_named
-
-from analysis.intake.pipeline import ingest
+from formgen.verdicts import Outcome, judge, results_dir
 
 FORMS = build_forms()
 VERDICTS = ("exact", "reported", "silent", "unread", "crash")
@@ -48,108 +40,6 @@ VERDICTS = ("exact", "reported", "silent", "unread", "crash")
 #: stacked in one sheet, a figure merged over two units, a public-only sheet, members and public in one
 #: column, a public count above its target) are now read or reported. Remove an entry once fixed.
 KNOWN_SILENT: dict[str, str] = {}
-
-
-@dataclass
-class Outcome:
-    form_id: str
-    layout: str
-    carrier: str
-    verdict: str
-    exit_code: int | None
-    differs: bool
-    detail: str
-    named: str
-    must_report: list[str]
-    features: list[str]
-    extra_columns: list[str] = field(default_factory=list)
-
-
-def _letters(col: int) -> str:
-    out = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
-def _sheet_entry(manifest: dict, rel: str, sheet: str, carrier: str) -> dict | None:
-    files = {f["file"]: f for f in manifest.get("files", []) if f.get("kind") == "data"}
-    entry = files.get(rel)
-    if entry is None:
-        return None
-    sheets = entry.get("sheets", [])
-    found = next((s for s in sheets if s.get("sheet") == sheet), None)
-    if found is None and len(sheets) == 1:
-        found = sheets[0]
-    return found
-
-
-def account_extra_columns(form: AdversaryForm, manifest: dict) -> list[str]:
-    """How the manifest accounts for each column of figures no canonical table holds."""
-    out = []
-    for rel, sheet, col, header in form.extra_columns:
-        entry = _sheet_entry(manifest, rel, sheet, form.carrier)
-        head = header.replace("\n", " ")
-        if entry is None or entry.get("status") != "ingested":
-            out.append(f"not-ingested: {rel}[{sheet}] {_letters(col)} '{head}'")
-            continue
-        acc = {a["column"]: a for a in entry.get("column_accounting", [])}
-        a = acc.get(_letters(col))
-        if a is None:
-            out.append(f"unlisted: {rel}[{sheet}] {_letters(col)} '{head}'")
-        elif a.get("status") == "mapped":
-            out.append(f"mapped:{a.get('field')}: {rel}[{sheet}] {_letters(col)} '{head}'")
-        else:
-            out.append(f"{a.get('status')}:{a.get('rule') or a.get('reason') or ''}: {rel}[{sheet}] "
-                       f"{_letters(col)} '{head}'")
-    return out
-
-
-def judge(form: AdversaryForm, folder: Path) -> Outcome:
-    """Write, ingest and classify one held-out form."""
-    raw = folder / "raw"
-    write_raw(form, raw)
-    base = dict(form_id=form.form_id, layout=form.layout, carrier=form.carrier, must_report=form.must_report,
-                features=form.features)
-    try:
-        result = ingest(raw, folder / "out")
-    except Exception as exc:  # noqa: BLE001 - a crash is an outcome to report, with its place
-        tb = "".join(traceback.format_exception(exc)[-3:]).strip()[-700:]
-        return Outcome(verdict="crash", exit_code=None, differs=True, detail=f"{type(exc).__name__}: {exc} | {tb}",
-                       named="", **base)
-    diffs = differences(form, result.tables)
-    named = what_is_named(result.manifest, result.tables.get("quarantine"))
-    code = result.exit_code
-    listed = any(f.get("kind") == "data" for f in result.manifest.get("files", []))
-    detail = " || ".join(diffs)
-    if code == 0:
-        verdict = "silent" if diffs or form.must_report else "exact"
-        if form.must_report and not diffs:
-            detail = "exit 0 on a form that must be reported: " + "; ".join(form.must_report)
-    elif code == 1:
-        verdict = "reported" if named or not (diffs or form.must_report) else "silent"
-    else:
-        verdict = "reported" if named and listed else "unread"
-    return Outcome(verdict=verdict, exit_code=code, differs=bool(diffs), detail=detail, named=named,
-                   extra_columns=account_extra_columns(form, result.manifest), **base)
-
-
-# --- the summary ---------------------------------------------------------------------------------
-
-_SESSION = uuid.uuid4().hex
-
-
-def _results_dir() -> Path:
-    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or _SESSION
-    parent = Path(os.environ.get("FORMGEN_DIR") or Path(tempfile.gettempdir()) / "hoctap-formgen-adversary")
-    folder = parent / run
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in parent.iterdir():
-        if old != folder and old.is_dir() and time.time() - old.stat().st_mtime > 2 * 86400:
-            shutil.rmtree(old, ignore_errors=True)
-    return folder
 
 
 def summarise(outcomes: list[Outcome]) -> str:
@@ -223,8 +113,8 @@ def _params() -> list:
 
 @pytest.mark.parametrize("form", _params())
 def test_no_adversary_form_is_misread_silently(form: AdversaryForm, tmp_path: Path) -> None:
-    outcome = judge(form, tmp_path)
-    summary = _save(_results_dir(), outcome)
+    outcome = judge(form, tmp_path, write_raw)
+    summary = _save(results_dir("hoctap-formgen-adversary"), outcome)
     if summary is not None:
         print(summary.read_text(encoding="utf-8"))
         print(f"adversary summary written to {summary}")

@@ -32,22 +32,14 @@ two idle cores).
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
-import time
-import traceback
-import uuid
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 from formgen.carriers import CARRIERS
 from formgen.holdout import LAYOUTS, HoldoutForm, build_forms, write_raw
-from test_formgen import differences, what_is_named
-
-from analysis.intake.pipeline import ingest
+from formgen.verdicts import Outcome, judge, results_dir
 
 FORMS = build_forms()
 VERDICTS = ("exact", "reported", "silent", "unread", "crash")
@@ -58,108 +50,6 @@ VERDICTS = ("exact", "reported", "silent", "unread", "crash")
 #: "Tổng số ĐV được đánh giá" read as the total, not-assessed 0 where the form says nothing) are now
 #: read or reported. Add an entry only with the reason, and remove it once fixed.
 KNOWN_SILENT: dict[str, str] = {}
-
-
-@dataclass
-class Outcome:
-    form_id: str
-    layout: str
-    carrier: str
-    verdict: str
-    exit_code: int | None
-    differs: bool
-    detail: str
-    named: str
-    must_report: list[str]
-    features: list[str]
-    extra_columns: list[str] = field(default_factory=list)
-
-
-def _letters(col: int) -> str:
-    out = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
-def _sheet_entry(manifest: dict, rel: str, sheet: str, carrier: str) -> dict | None:
-    files = {f["file"]: f for f in manifest.get("files", []) if f.get("kind") == "data"}
-    entry = files.get(rel)
-    if entry is None:
-        return None
-    sheets = entry.get("sheets", [])
-    found = next((s for s in sheets if s.get("sheet") == sheet), None)
-    if found is None and len(sheets) == 1:
-        found = sheets[0]
-    return found
-
-
-def account_extra_columns(form: HoldoutForm, manifest: dict) -> list[str]:
-    """How the manifest accounts for each column of figures no canonical table holds."""
-    out = []
-    for rel, sheet, col, header in form.extra_columns:
-        entry = _sheet_entry(manifest, rel, sheet, form.carrier)
-        head = header.replace("\n", " ")
-        if entry is None or entry.get("status") != "ingested":
-            out.append(f"not-ingested: {rel}[{sheet}] {_letters(col)} '{head}'")
-            continue
-        acc = {a["column"]: a for a in entry.get("column_accounting", [])}
-        a = acc.get(_letters(col))
-        if a is None:
-            out.append(f"unlisted: {rel}[{sheet}] {_letters(col)} '{head}'")
-        elif a.get("status") == "mapped":
-            out.append(f"mapped:{a.get('field')}: {rel}[{sheet}] {_letters(col)} '{head}'")
-        else:
-            out.append(f"{a.get('status')}:{a.get('rule') or a.get('reason') or ''}: {rel}[{sheet}] "
-                       f"{_letters(col)} '{head}'")
-    return out
-
-
-def judge(form: HoldoutForm, folder: Path) -> Outcome:
-    """Write, ingest and classify one held-out form."""
-    raw = folder / "raw"
-    write_raw(form, raw)
-    base = dict(form_id=form.form_id, layout=form.layout, carrier=form.carrier, must_report=form.must_report,
-                features=form.features)
-    try:
-        result = ingest(raw, folder / "out")
-    except Exception as exc:  # noqa: BLE001 - a crash is an outcome to report, with its place
-        tb = "".join(traceback.format_exception(exc)[-3:]).strip()[-700:]
-        return Outcome(verdict="crash", exit_code=None, differs=True, detail=f"{type(exc).__name__}: {exc} | {tb}",
-                       named="", **base)
-    diffs = differences(form, result.tables)
-    named = what_is_named(result.manifest, result.tables.get("quarantine"))
-    code = result.exit_code
-    listed = any(f.get("kind") == "data" for f in result.manifest.get("files", []))
-    detail = " || ".join(diffs)
-    if code == 0:
-        verdict = "silent" if diffs or form.must_report else "exact"
-        if form.must_report and not diffs:
-            detail = "exit 0 on a form that must be reported: " + "; ".join(form.must_report)
-    elif code == 1:
-        verdict = "reported" if named or not (diffs or form.must_report) else "silent"
-    else:
-        verdict = "reported" if named and listed else "unread"
-    return Outcome(verdict=verdict, exit_code=code, differs=bool(diffs), detail=detail, named=named,
-                   extra_columns=account_extra_columns(form, result.manifest), **base)
-
-
-# --- the summary ---------------------------------------------------------------------------------
-
-_SESSION = uuid.uuid4().hex
-
-
-def _results_dir() -> Path:
-    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or _SESSION
-    parent = Path(os.environ.get("FORMGEN_DIR") or Path(tempfile.gettempdir()) / "hoctap-formgen-holdout")
-    folder = parent / run
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in parent.iterdir():
-        if old != folder and old.is_dir() and time.time() - old.stat().st_mtime > 2 * 86400:
-            shutil.rmtree(old, ignore_errors=True)
-    return folder
 
 
 def summarise(outcomes: list[Outcome]) -> str:
@@ -259,8 +149,8 @@ def _params() -> list:
 
 @pytest.mark.parametrize("form", _params())
 def test_no_holdout_form_is_misread_silently(form: HoldoutForm, tmp_path: Path) -> None:
-    outcome = judge(form, tmp_path)
-    summary = _save(_results_dir(), outcome)
+    outcome = judge(form, tmp_path, write_raw)
+    summary = _save(results_dir("hoctap-formgen-holdout"), outcome)
     if summary is not None:
         print(summary.read_text(encoding="utf-8"))
         print(f"holdout summary written to {summary}")

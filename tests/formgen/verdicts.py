@@ -1,0 +1,115 @@
+"""What became of one generated form: exact, reported, silent, unread or crash (shared by the form tests).
+
+A form is written with its generator's ``write_raw``, ingested, and judged with the rules of
+``test_formgen`` (``differences``, ``what_is_named``): **silent** is exit 0 with a figure that differs from
+the truth (or on a form that must be reported), or exit 1 with nothing named in the manifest.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from test_formgen import differences, what_is_named
+
+from analysis.intake.layout import column_letter
+from analysis.intake.pipeline import ingest
+
+
+@dataclass
+class Outcome:
+    form_id: str
+    layout: str
+    carrier: str
+    verdict: str
+    exit_code: int | None
+    differs: bool
+    detail: str
+    named: str
+    must_report: list[str]
+    features: list[str]
+    extra_columns: list[str] = field(default_factory=list)
+
+
+def sheet_entry(manifest: dict, rel: str, sheet: str, carrier: str) -> dict | None:
+    files = {f["file"]: f for f in manifest.get("files", []) if f.get("kind") == "data"}
+    entry = files.get(rel)
+    if entry is None:
+        return None
+    sheets = entry.get("sheets", [])
+    found = next((s for s in sheets if s.get("sheet") == sheet), None)
+    if found is None and len(sheets) == 1:
+        found = sheets[0]
+    return found
+
+
+def account_extra_columns(form, manifest: dict) -> list[str]:
+    """How the manifest accounts for each column of figures no canonical table holds."""
+    out = []
+    for rel, sheet, col, header in form.extra_columns:
+        entry = sheet_entry(manifest, rel, sheet, form.carrier)
+        head = header.replace("\n", " ")
+        if entry is None or entry.get("status") != "ingested":
+            out.append(f"not-ingested: {rel}[{sheet}] {column_letter(col)} '{head}'")
+            continue
+        acc = {a["column"]: a for a in entry.get("column_accounting", [])}
+        a = acc.get(column_letter(col))
+        if a is None:
+            out.append(f"unlisted: {rel}[{sheet}] {column_letter(col)} '{head}'")
+        elif a.get("status") == "mapped":
+            out.append(f"mapped:{a.get('field')}: {rel}[{sheet}] {column_letter(col)} '{head}'")
+        else:
+            out.append(f"{a.get('status')}:{a.get('rule') or a.get('reason') or ''}: {rel}[{sheet}] "
+                       f"{column_letter(col)} '{head}'")
+    return out
+
+
+def judge(form, folder: Path, write_raw: Callable[[object, Path], object]) -> Outcome:
+    """Write (with the generator's ``write_raw``), ingest and classify one form."""
+    raw = folder / "raw"
+    write_raw(form, raw)
+    base = dict(form_id=form.form_id, layout=form.layout, carrier=form.carrier, must_report=form.must_report,
+                features=form.features)
+    try:
+        result = ingest(raw, folder / "out")
+    except Exception as exc:  # noqa: BLE001 - a crash is an outcome to report, with its place
+        tb = "".join(traceback.format_exception(exc)[-3:]).strip()[-700:]
+        return Outcome(verdict="crash", exit_code=None, differs=True, detail=f"{type(exc).__name__}: {exc} | {tb}",
+                       named="", **base)
+    diffs = differences(form, result.tables)
+    named = what_is_named(result.manifest, result.tables.get("quarantine"))
+    code = result.exit_code
+    listed = any(f.get("kind") == "data" for f in result.manifest.get("files", []))
+    detail = " || ".join(diffs)
+    if code == 0:
+        verdict = "silent" if diffs or form.must_report else "exact"
+        if form.must_report and not diffs:
+            detail = "exit 0 on a form that must be reported: " + "; ".join(form.must_report)
+    elif code == 1:
+        verdict = "reported" if named or not (diffs or form.must_report) else "silent"
+    else:
+        verdict = "reported" if named and listed else "unread"
+    return Outcome(verdict=verdict, exit_code=code, differs=bool(diffs), detail=detail, named=named,
+                   extra_columns=account_extra_columns(form, result.manifest), **base)
+
+
+_SESSION = uuid.uuid4().hex
+
+
+def results_dir(name: str) -> Path:
+    """This run's folder of outcomes under ``$FORMGEN_DIR`` or ``$TMPDIR/<name>`` (older runs pruned)."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or _SESSION
+    parent = Path(os.environ.get("FORMGEN_DIR") or Path(tempfile.gettempdir()) / name)
+    folder = parent / run
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in parent.iterdir():
+        if old != folder and old.is_dir() and time.time() - old.stat().st_mtime > 2 * 86400:
+            shutil.rmtree(old, ignore_errors=True)
+    return folder
