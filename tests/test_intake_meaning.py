@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_intake_corpus import TT, Sheet, raw_folder, run, sheet_entry, table, write_book
 
-from analysis.intake import headers, layout
+from analysis.intake import headers, layout, sheetplan
 from analysis.intake.readers import Grid
 
 TITLES = ["ĐẢNG BỘ PHƯỜNG TÂN THANH", "NĂM 2016"]
@@ -185,7 +185,7 @@ def test_every_non_empty_column_is_accounted_for_exactly_once(head: list, body: 
     grid = Grid("f.xlsx", "S", [["Tên chi bộ", *head], *([["Chi bộ 1", *r] for r in body])])
     header = layout.Header(0, 0, [])
     rows = layout.detect_header(grid, 2020) or header
-    plan = layout.plan_sheet(grid, rows, lambda text: None)
+    plan = sheetplan.plan_sheet(grid, rows, lambda text: None)
     non_empty = {c for r in grid.rows for c, v in enumerate(r) if v is not None and str(v).strip()}
     if rows is header:
         return  # no header found: the sheet is skipped whole

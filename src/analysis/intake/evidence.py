@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from analysis.intake import layout
+from analysis.intake import layout, sheetplan
 from analysis.intake.readers import Grid
 from analysis.intake.rows import classify_row, pct_mismatch
 from analysis.text import is_blank, parse_vi_number
@@ -33,7 +33,7 @@ def _number(value: object) -> float | None:
         return None
 
 
-def weigh_total(grid: Grid, part: layout.Part) -> tuple[str | None, int, int]:
+def weigh_total(grid: Grid, part: sheetplan.Part) -> tuple[str | None, int, int]:
     """Which reading of a study part's members' total the stated members' rates support.
 
     Returns:
@@ -65,7 +65,7 @@ def weigh_total(grid: Grid, part: layout.Part) -> tuple[str | None, int, int]:
     return None, as_total, checked
 
 
-def weigh_basis(grid: Grid, part: layout.Part) -> int:
+def weigh_basis(grid: Grid, part: sheetplan.Part) -> int:
     """How many rows of a study part count more public attendances than the public it targets —
     evidence that a public count whose header names no basis counts attendances ("lượt"), not
     persons (0: no such row, or the header says which)."""
@@ -83,7 +83,7 @@ def weigh_basis(grid: Grid, part: layout.Part) -> int:
     return over
 
 
-def apply(grid: Grid, plan: layout.Plan) -> tuple[layout.Plan, list[dict]]:
+def apply(grid: Grid, plan: sheetplan.Plan) -> tuple[sheetplan.Plan, list[dict]]:
     """Re-read study parts whose stated rates say their "total" column is the members who had to
     study: that column becomes ``members_eligible`` (a check, not stored), and no membership part
     reads it as the total.
@@ -93,7 +93,7 @@ def apply(grid: Grid, plan: layout.Plan) -> tuple[layout.Plan, list[dict]]:
     """
     evidence: list[dict] = []
     eligible_cols: set[int] = set()
-    parts: list[layout.Part] = []
+    parts: list[sheetplan.Part] = []
     for part in plan.parts:
         reading, agreeing, checked = weigh_total(grid, part) if part.table == "study_participation" \
             else (None, 0, 0)

@@ -47,7 +47,7 @@ import pyarrow.compute as pc
 import yaml
 
 from analysis import __version__, hierarchy, ratings, schema, store
-from analysis.intake import evidence, headers, layout, register
+from analysis.intake import evidence, headers, layout, register, sheetplan
 from analysis.intake.readers import (
     TABULAR,
     Grid,
@@ -449,7 +449,7 @@ class _Run:
         return self._campaign_years.get(str(rec.get("campaign_id")), 0)
 
     #: Members' totals read beside other figures: (the fields the form states, where, file, sheet,
-    #: row), see layout.Part
+    #: row), see sheetplan.Part
     corroborating: list[tuple[dict, str, str, str, int]] = field(default_factory=list)
 
 
@@ -1131,17 +1131,17 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict | list[Gr
         return _skip(entry, "không xác định được năm (thư mục, cột năm hoặc tiêu đề)", body)
     main_year = int(year) if year is not None else column_years[0]
     title = layout.title_text(grid, header)
-    grid = layout.fill_merged_down(grid, header)
+    grid = sheetplan.fill_merged_down(grid, header)
     named = headers.subjects_named(title) & {"members", "public", "mixed"}
-    plan, weighed = evidence.apply(grid, layout.plan_sheet(grid, header, lambda text: run.finder(main_year, text)[0],
+    plan, weighed = evidence.apply(grid, sheetplan.plan_sheet(grid, header, lambda text: run.finder(main_year, text)[0],
                                                            next(iter(named)) if len(named) == 1 else "",
                                                            int(year) if year is not None else None))
     if weighed:
         entry["evidence"] = weighed
     for ev in weighed:
         if ev["reading"] == "undecided" and ev["by"].startswith("public_attended"):
-            plan.accounting[layout.column_index(ev["column"])] = layout.reported(
-                plan.accounting[layout.column_index(ev["column"])],
+            plan.accounting[sheetplan.column_index(ev["column"])] = sheetplan.reported(
+                plan.accounting[sheetplan.column_index(ev["column"])],
                 f"{ev['rows_checked']} dòng có số quần chúng tham gia lớn hơn số phải học: tiêu đề không nói là "
                 "người hay lượt người — ghi rõ '(lượt)' hoặc '(người)' trong tiêu đề")
     parts = plan.parts
@@ -1153,23 +1153,23 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict | list[Gr
                  year_source=year_source if year is not None else "column")
     if column_years:
         entry["year_column"] = True
-    staged: list[tuple[layout.Part, str | None]] = []
+    staged: list[tuple[sheetplan.Part, str | None]] = []
     for part in parts:
         campaign_id, why = _part_campaign(run, part, pins, year, title, grid.sheet, column_years)
         if why:
             for c in part.header.fields:
                 if part.header.fields[c] not in layout.ROW_FIELDS:
-                    plan.accounting[c] = layout.reported(plan.accounting[c], why)
+                    plan.accounting[c] = sheetplan.reported(plan.accounting[c], why)
             continue
         staged.append((part, campaign_id))
     if all(p.corroborating for p, _ in staged):  # members' totals alone do not make a study sheet
         for part, _ in staged:
             for c, f in part.header.fields.items():
                 if f not in layout.ROW_FIELDS:
-                    plan.accounting[c] = layout.reported(plan.accounting[c], "chỉ đọc được tổng số đảng viên")
+                    plan.accounting[c] = sheetplan.reported(plan.accounting[c], "chỉ đọc được tổng số đảng viên")
         staged = []
     _account_columns(run, entry, plan, rel, grid, main_year, scope)
-    for r0, c0, r1, _ in layout.merged_figures(grid, header):
+    for r0, c0, r1, _ in sheetplan.merged_figures(grid, header):
         cell = f"{layout.column_letter(c0)}{r0 + 1}:{layout.column_letter(c0)}{r1 + 1}"
         run.findings.append({
             "check": "merged_figure", "severity": "critical", "source_file": rel, "sheet": grid.sheet,
@@ -1281,7 +1281,7 @@ def _one_entry_per_row_and_reason(entries: list[dict]) -> list[dict]:
     return sorted(out.values(), key=lambda q: (q["row_number"], q["reason_code"]))
 
 
-def _part_campaign(run: _Run, part: layout.Part, pins: dict, year: int | None, title: str, sheet: str,
+def _part_campaign(run: _Run, part: sheetplan.Part, pins: dict, year: int | None, title: str, sheet: str,
                    column_years: list[int]) -> tuple[str | None, str]:
     """The campaign of a study part: its group's, else the mapping's, else the title's; ("", why)
     when it has none and no campaign column names it row by row."""
@@ -1300,7 +1300,7 @@ def _part_campaign(run: _Run, part: layout.Part, pins: dict, year: int | None, t
     return campaign_id, ""
 
 
-def _admit(run: _Run, res: SheetResult, part: layout.Part, rel: str, sheet: str, years_seen: set[int],
+def _admit(run: _Run, res: SheetResult, part: sheetplan.Part, rel: str, sheet: str, years_seen: set[int],
            campaigns_seen: set[str]) -> set[int]:
     """Stage a part's records (a key already given elsewhere is quarantined as ``duplicate_key``;
     corroborating members' totals are kept aside); returns the row numbers kept."""
@@ -1344,7 +1344,7 @@ def _admit(run: _Run, res: SheetResult, part: layout.Part, rel: str, sheet: str,
     return kept
 
 
-def _account_columns(run: _Run, entry: dict, plan: layout.Plan, rel: str, grid: Grid, year: int,
+def _account_columns(run: _Run, entry: dict, plan: sheetplan.Plan, rel: str, grid: Grid, year: int,
                      scope: str | None) -> None:
     """Write the sheet's column accounting and a finding for every column that could not be read."""
     entry["columns"] = {a["header"]: a["field"] for a in plan.accounting.values()
@@ -1359,7 +1359,7 @@ def _account_columns(run: _Run, entry: dict, plan: layout.Plan, rel: str, grid: 
         entry["unmapped_columns"] = [a["header"] or a["column"] for a in reported]
     body_rows = grid.rows[int(entry["rows_header"]):]
     for a in reported:
-        c = layout.column_index(a["column"])
+        c = sheetplan.column_index(a["column"])
         holds = any(c < len(r) and not is_blank(r[c]) for r in body_rows)
         pin = a["header"] or "<tiêu đề>"
         run.findings.append({
