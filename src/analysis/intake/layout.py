@@ -1,8 +1,10 @@
-"""Layout of a sheet: where the header is, what each column means, which tables it feeds.
+"""Layout of a sheet: where its header is, what each column means, where a table starts and ends.
 
 Headers are read by meaning (:mod:`analysis.intake.headers`: subject × measure × basis, rating
 levels, the rest as text that may name a campaign), over one, two or three header rows with merged
-group cells at any level.
+group cells at any level. Totals and note rows are recognised by their first words
+(``reference/row_markers.csv``); tables stacked in one sheet are cut apart (:func:`split_tables`).
+What the columns feed is decided by :mod:`analysis.intake.sheetplan`.
 """
 
 from __future__ import annotations
