@@ -476,6 +476,12 @@ def split_tables(grid: Grid, header: Header, year: int | None, overrides: dict[s
     return None
 
 
+def holds_figures(grid: Grid) -> bool:
+    """Whether any row of a grid holds two figures or more (a table of figures, not of words)."""
+    rows = _Rows(grid)
+    return any(rows.holds_figures(r) for r in range(len(grid.rows)))
+
+
 def _starts_a_table(rows: _Rows, r: int, year: int | None, overrides: dict[str, str]) -> bool:
     """Whether row ``r`` (after a table's figures) is the header of another table with figures under it."""
     for height in HEADER_HEIGHTS:

@@ -69,6 +69,8 @@ IGNORED_SUFFIXES = (".md", ".yaml", ".yml", ".txt", ".pdf", ".json")
 #: Documents that are data only when they hold tables (a Word report's "biểu kèm theo"); one
 #: without a table is a report text (for ``hoctap claims``), listed as ``kind: text``.
 DOCUMENT_SUFFIXES = (".docx",)
+#: Why a sheet was skipped when nothing in it reads as a table's header.
+NO_HEADER = "không tìm thấy dòng tiêu đề cột (cần cột tên/mã đơn vị và ít nhất một cột số liệu)"
 
 
 class IngestError(RuntimeError):
@@ -1048,6 +1050,12 @@ def _ingest_workbook(run: _Run, path: Path, rel: str, entry: dict) -> None:
             reason = f"lỗi khi đọc trang ({type(exc).__name__}: {exc}) — hãy gửi tệp này cho nhóm phát triển"
             entry["sheets"].append(_skip({"sheet": grid.sheet}, reason, len(grid.rows)))
             run.errors.append(f"{rel} [{grid.sheet}]: {reason}")
+    if path.suffix.lower() in DOCUMENT_SUFFIXES and all(s.get("reason") == NO_HEADER for s in entry["sheets"]) \
+            and not any(layout.holds_figures(g) for g in grids):
+        # a report whose tables are no form and hold no figures (signatures, a layout grid): a text, as one
+        # without tables; a table of figures intake cannot read stays a skipped data file (exit 1)
+        entry.update(kind="text", status="not_data", reason="văn bản không có bảng số liệu nào nhận ra được")
+        return
     if entry["sheets"] and all(s["status"] == "skipped" for s in entry["sheets"]):
         entry["status"] = "skipped"
         entry.setdefault("reason", "không trang nào có số liệu nhận ra được")
@@ -1119,8 +1127,7 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict | list[Gr
         if year is None and column_years:  # read rating-level headers in the sheet's main year
             header = layout.detect_header(grid, column_years[0], overrides, pinned) or header
     if header is None:
-        return _skip(entry, "không tìm thấy dòng tiêu đề cột (cần cột tên/mã đơn vị và ít nhất một cột số liệu)",
-                     len(grid.rows))
+        return _skip(entry, NO_HEADER, len(grid.rows))
     stacked = layout.split_tables(grid, header, year, overrides) if pinned is None else None
     if stacked:
         return stacked
