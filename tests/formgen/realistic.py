@@ -30,6 +30,11 @@ Families (``layout``):
   of the committees listed in the other sheets and must not be stored beside them;
 * ``ocr-retyped`` — a form scanned and retyped: names without diacritics, and (mostly) a few count
   cells with OCR errors ("1O5", "l2", "I7", "4 5") that must be reported;
+* ``province-org-ratings`` — a province sheet of grassroots organisations per level by district
+  ("Xếp loại tổ chức cơ sở đảng | TSVM | HTTNV …") beside a plain study sheet: no canonical figure;
+* ``register-missing`` — a commune's form lists a chi bộ missing under it in units.csv whose name a
+  neighbouring commune's chi bộ bears (must be reported, never filed under the neighbour);
+* ``docx-report-shared-names`` — the Word report where chi bộ names repeat across communes;
 * ``footnoted-amounts`` — counts with footnote marks ("350²", "45 (1)", "120(*)"), footnote lines
   with figures below the table, and an amounts column ("Kinh phí (đồng)") no canonical table holds.
 
@@ -180,6 +185,11 @@ COMMUNES = ("Pa Tần", "Nậm Tăm", "Chăn Nưa", "Tả Phìn", "Bản Giang",
             "Pắc Ta", "Trung Đồng", "Mường Mô", "Ka Lăng", "Bum Nưa", "Hua Bum", "Nậm Cuổi", "Hồ Thầu")
 VILLAGES = ("bản Mới", "bản Nà Kiêng", "bản Huổi Ke", "bản Pa Tần", "bản Nậm Cười", "bản Phiêng Lúc",
             "thôn 1", "thôn 2", "thôn 3", "bản Hồ Pạc", "bản Tà Chải", "bản Nà Cang", "bản Cốc Pa")
+MORE_VILLAGES = ("Lả Mé", "Nà Tăm", "Phiêng Pát", "Sì Thâu Chải", "Ma Sao Phìn", "Chu Va", "Cò Lá", "Nậm Pọng",
+                 "Huổi Luông", "Pác Pạt", "Tà Mít", "Nà Ban", "Hô Be", "Thèn Thầu", "Sin Chải", "Pa Pao", "Phai Cát",
+                 "Ngải Thầu", "Lùng Thàng", "Khoen On", "Mường Cang", "Nà Khương", "Phúc Than", "Tà Hừa",
+                 "Nậm Sỏ", "Khì Hồ", "Nà Luồng", "Vàng Bó", "Hua Nà", "Sàng Ngài", "Pú Đao", "Nậm Hàng",
+                 "Lê Lợi", "Pa Vệ Sủ", "Tá Bạ", "Căn Co", "Noong Hẻo", "Nậm Ban", "Xà Dề Phìn", "Ma Quai")
 SHARED_DISTRICT_COMMUNE = "Tân Phong"  # a commune name found in two districts
 
 
@@ -220,12 +230,14 @@ class Province:
     """Đảng bộ tỉnh Lai Châu (illustrative figures) in one year."""
 
     def __init__(self, rng: random.Random, year: int, n_districts: int = 3, communes: tuple[int, int] = (2, 3),
-                 chibo: tuple[int, int] = (4, 6), shared: bool = False) -> None:
+                 chibo: tuple[int, int] = (4, 6), shared: bool = False, unique: bool = True) -> None:
         self.rng, self.year = rng, year
         self.camps = camps_of(year)
         self.root = Unit("tinh-lai-chau", "Đảng bộ tỉnh Lai Châu", "cap_tren", "khac", None, "Tỉnh Lai Châu")
         self.units: list[Unit] = [self.root]
         used_communes: set[str] = set()
+        pool = list(VILLAGES) + [f"bản {x}" for x in MORE_VILLAGES]
+        rng.shuffle(pool)
         for k, (dkind, dname) in enumerate(rng.sample(DISTRICTS, n_districts)):
             did = slug(dname)
             d = self._add(did, f"Đảng bộ {dkind} {dname}", "cap_tren", "khac", self.root,
@@ -243,7 +255,10 @@ class Province:
                                 rng.choice([f"ĐU {ckind} {cname}", f"Đảng bộ {ckind} {cname}", f"{ckind.capitalize()} {cname}"]))
                 com.cname, com.ckind = cname, ckind  # type: ignore[attr-defined]
                 n = rng.randint(*chibo)
-                villages = rng.sample(VILLAGES, max(2, n - 2))
+                if unique:
+                    villages = [pool.pop() for _ in range(max(2, n - 2))]
+                else:
+                    villages = rng.sample(VILLAGES, max(2, n - 2))
                 for v in villages:
                     self._add(f"{cid}.{slug(v)}", f"Chi bộ {v}", "chi_bo", "khu_dan_cu", com,
                               rng.choice([f"CB {v}", f"Chi bộ {v}", f"Chi bộ {v}"]))
@@ -254,9 +269,12 @@ class Province:
                 for nm, kd, sh in rng.sample(services, n - len(villages)):
                     if "TH " in sh and rng.random() < 0.5:
                         sh = nm
+                    if unique and not nm.endswith(cname):
+                        nm, sh = f"{nm} {cname}", f"{sh} {cname}"
                     self._add(f"{cid}.{slug(nm)}", nm, "chi_bo", kd, com, sh)
             self._add(f"{did}.quan-su", f"Đảng bộ Quân sự {dkind} {dname}", "co_so", "luc_luong_vu_trang", d,
-                      rng.choice([f"ĐB Quân sự {dkind} {dname}", f"Đảng bộ Quân sự {dkind}", f"ĐB Quân sự {dkind} {dname}"]))
+                      rng.choice([f"ĐB Quân sự {dkind} {dname}", f"ĐB Quân sự {dkind} {dname}"]
+                                 + ([] if unique else [f"Đảng bộ Quân sự {dkind}"])))
             self._add(f"{did}.thpt", f"Chi bộ Trường THPT {dname}", "co_so", "truong_hoc", d,
                       rng.choice([f"CB Trường THPT {dname}", f"Chi bộ Trường THPT {dname}"]))
         self._add("tinh-lai-chau.quan-su", "Đảng bộ Quân sự tỉnh", "cap_tren", "luc_luong_vu_trang", self.root,
@@ -789,9 +807,10 @@ def f_province_districts(d: Doc) -> None:
           C(("Đảng viên", "Tham gia học tập"), lambda u: u.att(c)),
           C(("Đảng viên", "Tỷ lệ (%)"), kind="pct", num=lambda u: u.att(c), den=lambda u: u.elig),
           C(("Lượt quần chúng tham gia",), lambda u: u.pub(c))]
+    total_label = d.rng.choice(["Toàn tỉnh", "Tổng cộng", "Cộng"])
     s1 = make_sheet("Học tập", heads + [[f"TỔNG HỢP KẾT QUẢ HỌC TẬP, QUÁN TRIỆT {c.title.upper()}"],
                                        [f"(Kèm theo Báo cáo số {d.rng.randint(100, 400)}-BC/BTGTU năm {d.year})"], []],
-                    sc, body_rows(sc, rows_units) + [total_row(sc, rows_units, "Toàn tỉnh")], numbered=True)
+                    sc, body_rows(sc, rows_units) + [total_row(sc, rows_units, total_label)], numbered=True)
     for u in rows_units:
         d.study(u, c, public="attendances")
         d.membership(u, required=False)
@@ -846,7 +865,7 @@ def f_province_district_sheets(d: Doc, summary: str) -> None:
     sheets = []
     for dist in p.districts():
         co = list(dist.children)
-        label = d.rng.choice([dist.name, f"Cộng {dist.dkind} {dist.dname}", dist.short])  # type: ignore[attr-defined]
+        label = d.rng.choice([dist.name, dist.name, f"Cộng {dist.dkind} {dist.dname}", dist.short])  # type: ignore[attr-defined]
         rows = [total_row(cols, co, label)] + body_rows(cols, co)
         sheets.append(make_sheet(dist.dname, [[f"ĐẢNG BỘ {dist.dkind.upper()} {dist.dname.upper()}"],  # type: ignore[attr-defined]
                                                [heading], []], cols, rows))
@@ -863,7 +882,7 @@ def f_province_district_sheets(d: Doc, summary: str) -> None:
         ds = p.districts()
         scols = [C(("STT",), kind="stt"), C(("Đảng bộ huyện, thành phố",), kind="name")] + cols[2:]
         s = make_sheet("Tổng hợp", [["ĐẢNG BỘ TỈNH LAI CHÂU"], [heading + " (TOÀN TỈNH)"], []], scols,
-                       body_rows(scols, ds) + [total_row(scols, ds, "Toàn tỉnh")])
+                       body_rows(scols, ds) + [total_row(scols, ds, d.rng.choice(["Toàn tỉnh", "Tổng cộng", "Cộng"]))])
         if summary == "first":
             sheets.insert(0, s)
         else:
@@ -960,7 +979,9 @@ def f_footnotes(d: Doc, amounts: bool) -> None:
         notes.append([f"{tag} Số liệu tính đến ngày 30/11/{d.year}, kể cả {d.rng.randint(1, 3)} đồng chí học bù "
                       f"ngày {d.rng.randint(2, 28)}/{d.rng.randint(9, 11)}."])
         d.features.append(f"footnote-{slug(tag) or 'sup'}")
-    after = [total_row(cols, kids, "Cộng")] + [[]] + [["Ghi chú:"]] + notes
+    with_total = d.rng.random() < 0.5
+    after = ([total_row(cols, kids, "Cộng")] if with_total else []) + [[]] + [["Ghi chú:"]] + notes
+    d.features.append("totals-row" if with_total else "no-totals-row")
     sp = make_sheet(c.short, titles, cols, rows, after=after)
     rel = d.add(f"hoc-tap-{slug(c.short)}-{slug(com.cname)}", [sp])  # type: ignore[attr-defined]
     if amounts:
@@ -968,6 +989,78 @@ def f_footnotes(d: Doc, amounts: bool) -> None:
     for u in kids:
         d.study(u, c)
         d.membership(u, required=False)
+
+
+def f_province_org_ratings(d: Doc) -> None:
+    """A province sheet of grassroots organisations per level by district (Sơn La 2020, Hải Dương 2019),
+    beside a plain study sheet: organisation counts are no canonical figure (neither a unit's rating
+    nor members)."""
+    p = d.p
+    rows_units = p.districts()
+    c = d.rng.choice(p.camps)
+    heads = [["ĐẢNG BỘ TỈNH LAI CHÂU"], ["BAN TỔ CHỨC"]]
+    sc = [C(("STT",), kind="stt"), C(("Đơn vị",), kind="name"),
+          C(("Tổng số đảng viên",), lambda u: u.total), C(("Số ĐV miễn sinh hoạt",), lambda u: u.exempt),
+          C(("Số ĐV tham gia học tập",), lambda u: u.att(c)),
+          C(("Tỷ lệ (%)",), kind="pct", num=lambda u: u.att(c), den=lambda u: u.elig)]
+    s1 = make_sheet("Học tập", heads + [[f"KẾT QUẢ HỌC TẬP {c.title.upper()}"], [f"Năm {d.year}"], []], sc,
+                    body_rows(sc, rows_units) + [total_row(sc, rows_units, "Tổng cộng")])
+    for u in rows_units:
+        d.study(u, c, public="none")
+        d.membership(u, required=False)
+    top = d.rng.choice(["Số tổ chức cơ sở đảng xếp loại", "Kết quả xếp loại TCCSĐ", "Xếp loại tổ chức cơ sở đảng"])
+    rc = [C(("STT",), kind="stt"), C(("Đơn vị",), kind="name"),
+          C(("Tổng số TCCSĐ",), lambda u: len(u.children)),
+          C(("Số TCCSĐ được đánh giá",), lambda u: len(u.children))]
+    for code, _f, short in unit_levels(d.year):
+        rc.append(C((top, short), lambda u, code=code: _org_count(u, code)))
+    s2 = make_sheet("XL TCCSĐ", heads + [[f"KẾT QUẢ ĐÁNH GIÁ, XẾP LOẠI TỔ CHỨC CƠ SỞ ĐẢNG NĂM {d.year}"], []], rc,
+                    body_rows(rc, rows_units) + [total_row(rc, rows_units, "Tổng cộng")])
+    sheets = [s1, s2] if d.rng.random() < 0.5 else [s2, s1]
+    d.features.append("org-counts-only")
+    d.add("tinh-lai-chau-xep-loai-tccsd", sheets)
+
+
+def f_register_missing(d: Doc) -> None:
+    """A commune's form lists a chi bộ units.csv does not have under it (new or renamed), whose name a
+    chi bộ of a neighbouring commune bears: it must be reported, never filed under the neighbour."""
+    coms = d.p.communes()
+    com = d.rng.choice(coms)
+    other = d.rng.choice([x for x in coms if x is not com])
+    stranger = d.rng.choice([u for u in other.children if u.kind == "khu_dan_cu"])
+    kids = list(com.children)
+    ghost = Unit(com.unit_id + ".moi", stranger.name, "chi_bo", "khu_dan_cu", com, stranger.short,
+                 total=stranger.total + 3, exempt=stranger.exempt, study=dict(stranger.study),
+                 members=dict(stranger.members), na=stranger.na, rating=stranger.rating)
+    shown = kids + [ghost]
+    what = d.rng.choice(["study", "membership", "mrating"])
+    c = d.rng.choice(d.p.camps)
+    titles = [[f"ĐẢNG ỦY {com.ckind.upper()} {com.cname.upper()}"]]  # type: ignore[attr-defined]
+    if what == "study":
+        cols = study_cols(d, c, d.rng.randrange(3))
+        titles.append([f"KẾT QUẢ HỌC TẬP, QUÁN TRIỆT {c.title.upper()} NĂM {d.year}"])
+    elif what == "membership":
+        cols = [C(("STT",), kind="stt"), C(("Tên chi bộ",), kind="name"), C(("Tổng số đảng viên",), lambda u: u.total),
+                C(("Số đảng viên miễn sinh hoạt",), lambda u: u.exempt)]
+        titles.append([f"SỐ LƯỢNG ĐẢNG VIÊN CÁC CHI BỘ NĂM {d.year}"])
+    else:
+        cols = mrating_cols(d, d.rng.randrange(2))
+        titles.append([f"KẾT QUẢ ĐÁNH GIÁ, XẾP LOẠI ĐẢNG VIÊN NĂM {d.year}"])
+    titles.append([])
+    sp = make_sheet(c.short if what == "study" else "Biểu", titles, cols,
+                    body_rows(cols, shown) + [total_row(cols, shown, "Cộng")])
+    d.add(f"{what}-{slug(com.cname)}", [sp])  # type: ignore[attr-defined]
+    for u in kids:
+        if what == "study":
+            d.study(u, c)
+            d.membership(u, required=False)
+        elif what == "membership":
+            d.membership(u)
+        else:
+            d.mrating(u)
+            d.membership(u, required=False)
+    d.must.append(f"'{ghost.name}' is not a chi bộ of {com.name} in units.csv (a chi bộ of {other.name} has that name)")
+    d.features.append(f"register-missing-{what}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -988,7 +1081,8 @@ def _rep(carriers: dict[str, int]) -> tuple[str, ...]:
 
 
 FAMILIES: tuple[Family, ...] = (
-    Family("docx-report", f_docx_report, _rep({"docx": 18}), {"n_districts": 2}),
+    Family("docx-report", f_docx_report, _rep({"docx": 10}), {"n_districts": 2}),
+    Family("docx-report-shared-names", f_docx_report, _rep({"docx": 8}), {"n_districts": 2, "unique": False}),
     Family("xlsx-workbook", f_xlsx_workbook, _rep({"xlsx": 10, "xls": 4, "ods": 6}), {"n_districts": 2}),
     Family("monthly-sheets", lambda d: f_monthly(d, "disjoint"), _rep({"xlsx": 3, "ods": 2}), {"n_districts": 2}),
     Family("monthly-cumulative", lambda d: f_monthly(d, "cumulative"), _rep({"xlsx": 3, "xls": 2}),
@@ -1007,6 +1101,8 @@ FAMILIES: tuple[Family, ...] = (
     Family("ocr-clean-numbers", lambda d: f_ocr(d, 0), _rep({"csv-utf8": 2, "xlsx": 2}), {"n_districts": 2}),
     Family("footnoted-amounts", lambda d: f_footnotes(d, True),
            _rep({"xlsx": 3, "docx": 3, "ods": 2, "csv-utf8": 1, "csv-semicolon": 1}), {"n_districts": 2}),
+    Family("province-org-ratings", f_province_org_ratings, _rep({"xlsx": 4, "ods": 2, "xls": 2}), {"n_districts": 4}),
+    Family("register-missing", f_register_missing, _rep({"xlsx": 4, "csv-utf8": 2, "docx": 2}), {"n_districts": 2}),
     Family("footnoted-counts", lambda d: f_footnotes(d, False), _rep({"xlsx": 3, "docx": 2}), {"n_districts": 2}),
 )
 
