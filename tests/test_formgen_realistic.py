@@ -30,27 +30,11 @@ FORMS = build_forms()
 VERDICTS = ("exact", "reported", "silent", "unread", "crash")
 
 #: Forms known to be misread silently (form id -> what goes wrong and the rule that lets it through),
-#: marked xfail one by one so that every other form still asserts. Found on intake 62f92af (first run
-#: of this module). Remove an entry once fixed.
-_SUMMARY_ROWS = (
-    "a province workbook's 'Tổng hợp' sheet of district rows (sums) is read as the districts' own reports"
-    " although their grassroots committees are listed in the per-district sheets (_without_subtotals look"
-    "s only inside one part, not across the workbook's sheets): the district figures are stored beside the co_so figures")
-_NEIGHBOUR = (
-    "a chi bộ listed in a commune's form but absent under that commune in units.csv is matched by name to"
-    " the same-named chi bộ of a neighbouring commune (UnitMatcher.match falls back from the sheet's scop"
-    "e to every unit): its figures are filed under the wrong unit")
-KNOWN_SILENT: dict[str, str] = {
-    "realistic/province-district-sheets/ods/6": _SUMMARY_ROWS,
-    "realistic/province-district-sheets/xlsx/2": _SUMMARY_ROWS,
-    "realistic/province-district-sheets/xlsx/3": _SUMMARY_ROWS,
-    "realistic/register-missing/csv-utf8/4": _NEIGHBOUR,
-    "realistic/register-missing/csv-utf8/5": _NEIGHBOUR,
-    "realistic/register-missing/docx/7": _NEIGHBOUR,
-    "realistic/register-missing/xlsx/0": _NEIGHBOUR,
-    "realistic/register-missing/xlsx/1": _NEIGHBOUR,
-    "realistic/register-missing/xlsx/2": _NEIGHBOUR,
-}
+#: marked xfail one by one so that every other form still asserts. Empty: the 9 found on intake 62f92af
+#: (a province workbook's summary of districts stored beside their communes listed in other sheets; a
+#: chi bộ missing from units.csv filed under a neighbouring commune's chi bộ of the same name) are now
+#: read or reported. Remove an entry once fixed.
+KNOWN_SILENT: dict[str, str] = {}
 
 
 def summarise(outcomes: list[Outcome]) -> str:

@@ -177,6 +177,10 @@ def is_blank(value: object) -> bool:
     return False
 
 
+#: Superscript digits and signs: footnote marks after a figure, never part of it.
+_SUPERSCRIPTS = frozenset("⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻")
+
+
 def parse_vi_number(value: object) -> float | None:
     """Read a number written Vietnamese style (or a plain number) as a float.
 
@@ -198,7 +202,7 @@ def parse_vi_number(value: object) -> float | None:
       "96.43" → 96.43) — decimals typed by hand in Excel. "0.500" is 0.5 too (a group
       never starts with 0).
 
-    Anything else (words, dates, "1.23.4", "12 đv") raises ``ValueError``; this function
+    Anything else (words, dates, "1.23.4", "12 đv", a footnote mark "504¹") raises ``ValueError``; this function
     never turns garbage into ``None`` silently.
 
     Args:
@@ -225,6 +229,8 @@ def parse_vi_number(value: object) -> float | None:
         return number
     if not isinstance(value, str):
         raise ValueError(f"Không đọc được số: {value!r}")
+    if any(ch in _SUPERSCRIPTS for ch in value):  # "504¹": a footnote mark, which NFKC would make a digit
+        raise ValueError(f"Không đọc được số: {value!r} (có dấu chú thích)")
     number = _parse_number_text(value)
     if number is None:
         raise ValueError(f"Không đọc được số: {value!r}")

@@ -427,6 +427,9 @@ class _Run:
     seen_keys: dict[tuple, str] = field(default_factory=dict)
     #: (table, year or campaign id) -> (unit ids with figures from a member register, its file)
     register_units: dict[tuple[str, object], tuple[frozenset[str], str]] = field(default_factory=dict)
+    #: id of a staged record -> (its sheet's manifest entry, row number, file), to account for it if it is
+    #: found to be an aggregate of other staged units (see _settle_aggregates)
+    origin: dict[int, tuple[dict, int, str]] = field(default_factory=dict)
     _children: dict[int, dict[str, set[str]]] = field(default_factory=dict)
     _campaign_years: dict[str, int] = field(default_factory=dict)
 
@@ -538,6 +541,7 @@ def _ingest(raw_dir: Path, out_dir: Path, progress: Callable[[str], None] | None
     files_manifest.extend(entries[rel] for rel in sorted(entries))
 
     _settle_corroborating(run)
+    _settle_aggregates(run)
     tables = {"units": units, "campaigns": campaigns, "quarantine": _frame(run.quarantine, "quarantine")}
     for name in SHEET_TABLES:  # conformed (typed, sorted) once, by store.write_processed
         parts = [pd.DataFrame(run.staged[name])] if run.staged[name] else []
@@ -580,6 +584,58 @@ def _ingest(raw_dir: Path, out_dir: Path, progress: Callable[[str], None] | None
     }
     written = store.write_processed(Path(out_dir), tables, manifest)
     return IngestResult(written, tables, run.errors)
+
+
+def _settle_aggregates(run: _Run) -> None:
+    """Take out the figures of a committee whose own units' figures were read too, from any sheet
+    or file (a province workbook's "Tổng hợp" of districts beside one sheet per district): counts are
+    stored at the units that report, so such a record is an aggregate — compared with the sum of its
+    units (a difference is ``total_mismatch``) and accounted as a subtotal row of its sheet, never
+    stored beside them. A committee's own unit rating is its own and stays."""
+    done: dict[int, tuple[dict, int, str]] = {}
+    for table in ("membership", "study_participation", "member_ratings"):
+        records = run.staged[table]
+        groups: dict[tuple, list[dict]] = {}
+        for rec in records:
+            groups.setdefault((run.year_of(rec), rec.get("campaign_id"), rec.get("rating_code")), []).append(rec)
+        drop: set[int] = set()
+        for (year, _, _), recs in groups.items():
+            units = {str(r["unit_id"]) for r in recs}
+            kids = run.children(year)
+            for rec in recs:
+                own = kids.get(str(rec["unit_id"]), set()) & units
+                if own:
+                    drop.add(id(rec))
+                    _compare_aggregate(run, table, rec, [r for r in recs if str(r["unit_id"]) in own], year)
+        if drop:
+            run.staged[table] = [r for r in records if id(r) not in drop]
+            done.update({i: run.origin[i] for i in drop if i in run.origin})
+    _account_aggregate_rows(run, done)
+
+
+def _compare_aggregate(run: _Run, table: str, rec: dict, parts: list[dict], year: int) -> None:
+    entry, row, rel = run.origin.get(id(rec), ({}, 0, ""))
+    for f in _SUMMED:
+        total = sum(int(p.get(f) or 0) for p in parts)
+        if rec.get(f) is not None and int(rec[f]) != total:
+            run.findings.append({
+                "check": "total_mismatch", "severity": "critical", "source_file": rel,
+                "sheet": entry.get("sheet", ""), "row_number": row, "table": table, "unit_ids": [str(rec["unit_id"])],
+                "year": year, "field": f, "stated": rec[f], "computed": total,
+                "message": f"Số của {rec['unit_id']} ({f} = {rec[f]}) khác tổng các đơn vị trực thuộc đã nhập "
+                           f"({total})"})
+
+
+def _account_aggregate_rows(run: _Run, done: dict[int, tuple[dict, int, str]]) -> None:
+    """A row all of whose staged records were aggregates is a subtotal row of its sheet, not a kept one."""
+    left = {(id(e), row) for i, (e, row, _) in run.origin.items() if i not in done}
+    rows = {(id(e), row): e for e, row, _ in done.values()}
+    for (eid, row), entry in rows.items():
+        if (eid, row) in left:
+            continue
+        entry["rows_kept"] -= 1
+        entry["rows_excluded"] += 1
+        entry["excluded"] = {**entry.get("excluded", {}), "subtotal": entry.get("excluded", {}).get("subtotal", 0) + 1}
 
 
 def _settle_corroborating(run: _Run) -> None:
@@ -1206,7 +1262,7 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict | list[Gr
                                        campaign_id, run.matcher, scope, run.finder, f"{title} {grid.sheet}", kinds)
         res, found = _without_subtotals(run, res, part.table, rel, grid.sheet)
         subtotals |= found
-        kept_rows |= _admit(run, res, part, rel, grid.sheet, years_seen, campaigns_seen)
+        kept_rows |= _admit(run, res, part, rel, grid.sheet, years_seen, campaigns_seen, entry)
         quarantined.extend(res.quarantine)
         excluded = excluded or res.excluded
         sheet_units.update(str(rec["unit_id"]) for _, rec in res.records)
@@ -1308,7 +1364,7 @@ def _part_campaign(run: _Run, part: sheetplan.Part, pins: dict, year: int | None
 
 
 def _admit(run: _Run, res: SheetResult, part: sheetplan.Part, rel: str, sheet: str, years_seen: set[int],
-           campaigns_seen: set[str]) -> set[int]:
+           campaigns_seen: set[str], entry: dict) -> set[int]:
     """Stage a part's records (a key already given elsewhere is quarantined as ``duplicate_key``;
     corroborating members' totals are kept aside); returns the row numbers kept."""
     table = part.table
@@ -1343,6 +1399,8 @@ def _admit(run: _Run, res: SheetResult, part: sheetplan.Part, rel: str, sheet: s
         for k in keys:
             run.seen_keys[k] = f"{where} dòng {row_number}"
         run.staged[table].extend(recs)
+        for rec in recs:
+            run.origin[id(rec)] = (entry, row_number, rel)
         kept.add(row_number)
         if "year" in first:
             years_seen.add(int(first["year"]))

@@ -291,7 +291,10 @@ def plan_sheet(grid: Grid, header: Header, campaign_of: Callable[[str], str | No
             unit_levels[c] = lv
     for c, col in counts:
         lv = col.member_level
-        if lv is not None and lv.rating_code == ratings.NOT_ASSESSED:
+        if col.concepts.subject == "units":  # "Tổ chức cơ sở đảng / HTTNV": organisations per level
+            account(c, "reported", reason="số tổ chức đảng theo mức xếp loại: không có bảng chuẩn nào giữ số này "
+                                           "(xếp loại của từng tổ chức đảng ghi ở dòng của nó)")
+        elif lv is not None and lv.rating_code == ratings.NOT_ASSESSED:
             place(member_rating, c, "members_not_assessed")
         elif lv is not None and lv.is_special:
             account(c, "set_aside", rule="exempt_from_assessment")

@@ -147,7 +147,8 @@ class UnitMatcher:
     def scope_of(self, text: str, year: int) -> str | None:
         """The committee (non-leaf unit) whose full name appears in ``text`` (title rows, file name).
 
-        The longest matching name wins, so "Đảng bộ phường Tân Thanh" beats "Tân Thanh".
+        The committee that lies inside every other one named wins (a letterhead names the level above
+        too); otherwise the longest matching name, so "Đảng bộ phường Tân Thanh" beats "Tân Thanh".
         """
         index = self._committee_index(year)
         words = fold(text).split()
@@ -155,7 +156,13 @@ class UnitMatcher:
         found = [(len(key), -index[key][0], index[key][1])
                  for i in range(len(words)) for n in range(1, min(longest, len(words) - i) + 1)
                  if (key := " ".join(words[i:i + n])) in index]
-        return max(found)[2] if found else None
+        if not found:
+            return None
+        named = {uid for _, _, uid in found}
+        # a letterhead names the level above too ("ĐẢNG BỘ HUYỆN X" over "ĐẢNG ỦY XÃ Y"): the committee
+        # inside every other one named is the sheet's
+        inner = [u for u in named if all(u in self._subtree(o, year) for o in named - {u})]
+        return inner[0] if len(inner) == 1 else max(found)[2]
 
     def _committee_index(self, year: int) -> dict[str, tuple[int, str]]:
         """Folded committee key -> (its first place in :meth:`_committee_keys`, unit id)."""
@@ -197,6 +204,12 @@ class UnitMatcher:
         pools.append(None)
         for pool in pools:
             ids = tuple(sorted(found if pool is None else found & pool))
+            if len(ids) == 1 and pool is None and scope:
+                # the committee's form names a unit it does not have; another committee has one of
+                # that name (a new or renamed chi bộ missing from units.csv): not filed there
+                return UnitMatch(None, "unit_outside_scope",
+                                 f"Tên '{name}' không có trong {scope} năm {year}; chỉ khớp '{ids[0]}' của đơn vị "
+                                 "khác — hãy bổ sung units.csv hoặc thêm cột mã đơn vị", ids)
             if len(ids) == 1:
                 return UnitMatch(ids[0])
             if len(ids) > 1:
