@@ -6,15 +6,19 @@ The form generator (tests/formgen, test_formgen.py) covers the class; these pin 
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_intake_corpus import TT, Sheet, raw_folder, run, sheet_entry, table, write_book
 
 from analysis.intake import headers, layout, sheetplan
 from analysis.intake.readers import Grid
+from analysis.intake.unitmatch import UnitMatcher
+from analysis.text import parse_vi_number
 
 TITLES = ["ĐẢNG BỘ PHƯỜNG TÂN THANH", "NĂM 2016"]
 
@@ -289,3 +293,43 @@ def test_a_totals_row_above_the_units_is_checked_against_the_rows_below(tmp_path
                                                 rows=rows)])
     result, _ = run(raw, tmp_path)
     assert [(f["stated"], f["computed"]) for f in findings(result, "total_mismatch")] == [(90, 86)]
+
+
+# --- traps found by the realistic forms ---------------------------------------------------------------
+
+def test_a_committees_row_in_another_sheet_than_its_units_is_an_aggregate(tmp_path: Path) -> None:
+    raw = raw_folder(tmp_path)
+    header = ["STT", "Đơn vị", "Tổng số ĐV", "Miễn SH"]
+    summary = Sheet("Tổng hợp", ["THÀNH ỦY ĐIỆN BIÊN PHỦ", "NĂM 2016"], header, rows=[[1, "Đảng bộ phường Tân Thanh", 86, 6]])
+    units = Sheet("Tân Thanh", ["ĐẢNG BỘ PHƯỜNG TÂN THANH", "NĂM 2016"], header,
+                  rows=[[i + 1, n, 20 + i, i] for i, n in enumerate(TT)])
+    write_book(raw / "2016" / "dbp.xlsx", [summary, units])
+    result, out = run(raw, tmp_path)
+    assert sorted(table(out, "membership")["unit_id"]) == ["tt-1", "tt-2", "tt-3", "tt-cq"]
+    entry = sheet_entry(result, "2016/dbp.xlsx", "Tổng hợp")
+    assert (entry["rows_kept"], entry["excluded"]["subtotal"], result.exit_code) == (0, 1, 0)
+
+
+def test_a_unit_the_committee_lacks_is_not_filed_under_another_committees_namesake(tmp_path: Path) -> None:
+    raw = raw_folder(tmp_path)
+    rows = [[1, "Chi bộ Tổ dân phố 1", 20, 1], [2, "Chi bộ Bản Him Lam", 15, 0]]  # a Him Lam chi bộ in Tân Thanh's form
+    write_book(raw / "2016" / "tt.xlsx", [Sheet("Đảng viên", TITLES, ["STT", "Chi bộ", "Tổng số ĐV", "Miễn SH"],
+                                                rows=rows)])
+    result, out = run(raw, tmp_path)
+    assert list(table(out, "membership")["unit_id"]) == ["tt-1"] and result.exit_code == 1
+    assert list(table(out, "quarantine")["reason_code"]) == ["unit_outside_scope"]
+
+
+def test_the_committee_inside_the_letterhead_is_the_sheets() -> None:
+    units = pd.read_csv(io.StringIO(
+        "unit_id,unit_name,parent_id,unit_level,unit_kind,valid_from_year,valid_to_year\n"
+        "dbd,Đảng bộ huyện Điện Biên Đông,,cap_tren,khac,2010,\n"
+        "ns,Đảng bộ xã Na Son,dbd,co_so,khac,2010,\n"
+        "ns-1,Chi bộ bản Na Son,ns,chi_bo,khac,2010,\n"), dtype={"valid_to_year": "Int64"})
+    # the district's name is the longer one; the commune inside it is the sheet's committee
+    assert UnitMatcher(units).scope_of("ĐẢNG BỘ HUYỆN ĐIỆN BIÊN ĐÔNG | ĐẢNG ỦY XÃ NA SON | NĂM 2016", 2016) == "ns"
+
+
+def test_a_footnote_mark_makes_a_cell_no_number() -> None:
+    with pytest.raises(ValueError):
+        parse_vi_number("504¹")
