@@ -411,15 +411,21 @@ def test_unit_ratings_with_exemplary_and_invalid_label(tmp_path: Path) -> None:
 
 # --- sheets that match nothing, mapping pins ----------------------------------------------------
 
-def test_a_sheet_that_matches_nothing_is_listed_as_skipped(tmp_path: Path) -> None:
+def test_a_page_of_words_is_listed_as_no_data_and_a_table_nobody_reads_as_skipped(tmp_path: Path) -> None:
     raw = raw_folder(tmp_path)
     notes = Sheet("Hướng dẫn", ["Hướng dẫn điền biểu mẫu"], ["Mục", "Nội dung"], rows=[["1", "Ghi đủ số liệu"]])
     write_book(raw / "2016" / "tt.xlsx", [membership_sheet(["ĐẢNG BỘ PHƯỜNG TÂN THANH"]), notes])
     result, out = run(raw, tmp_path)
     s = sheet_entry(result, "2016/tt.xlsx", "Hướng dẫn")
+    assert s["status"] == "not_data" and result.exit_code == 0  # an instructions page is no table to read
+    assert len(table(out, "membership")) == 4
+    unknown = Sheet("Lạ", ["NĂM 2016"], ["Mục", "Cột A", "Cột B"],
+                    rows=[["Chi bộ Tổ dân phố 1", 5, 6], ["Chi bộ Tổ dân phố 2", 7, 8]])
+    write_book(raw / "2016" / "tt.xlsx", [membership_sheet(["ĐẢNG BỘ PHƯỜNG TÂN THANH"]), unknown])
+    result, _ = run(raw, tmp_path)
+    s = sheet_entry(result, "2016/tt.xlsx", "Lạ")  # figures of units nobody can read: reported, never dropped
     assert s["status"] == "skipped" and "tiêu đề cột" in s["reason"]
     assert result.manifest["totals"]["sheets_skipped"] == 1 and result.exit_code == 1
-    assert len(table(out, "membership")) == 4
 
 
 def test_mapping_pins_header_columns_year_table_and_skip(tmp_path: Path) -> None:

@@ -333,3 +333,12 @@ def test_the_committee_inside_the_letterhead_is_the_sheets() -> None:
 def test_a_footnote_mark_makes_a_cell_no_number() -> None:
     with pytest.raises(ValueError):
         parse_vi_number("504¹")
+
+
+def test_a_table_of_labels_nobody_reads_is_reported_not_taken_for_a_cover_page(tmp_path: Path) -> None:
+    raw = raw_folder(tmp_path)
+    sheet = Sheet("Phân loại", TITLES, ["STT", "Tên gọi", "Kết luận của cấp ủy"],
+                  rows=[[i + 1, n, "Hoàn thành tốt nhiệm vụ"] for i, n in enumerate(TT)])  # no figures, units listed
+    write_book(raw / "2016" / "tt.xlsx", [sheet])
+    result, _ = run(raw, tmp_path)
+    assert sheet_entry(result, "2016/tt.xlsx", "Phân loại")["status"] == "skipped" and result.exit_code == 1

@@ -103,7 +103,7 @@ class IngestResult:
         totals = self.manifest["totals"]
         problems = totals["rows_quarantined"] or totals["values_quarantined"] or any(
             f.get("severity", "critical") == "critical" for f in self.manifest["findings"]) or any(
-            f["status"] != "ingested" or any(s["status"] != "ingested" for s in f.get("sheets", []))
+            f["status"] != "ingested" or any(s["status"] not in ("ingested", "not_data") for s in f.get("sheets", []))
             for f in data_files)
         return 1 if problems else 0
 
@@ -1101,20 +1101,40 @@ def _ingest_workbook(run: _Run, path: Path, rel: str, entry: dict) -> None:
         entry.update(status="skipped", reason="sổ tính không có trang nào")
     for grid in grids:
         try:
-            entry["sheets"].extend(_ingest_tables(run, grid, rel, path))
+            sheets = _ingest_tables(run, grid, rel, path)
         except Exception as exc:  # noqa: BLE001 - one sheet that breaks the reader is reported, the rest read
             reason = f"lỗi khi đọc trang ({type(exc).__name__}: {exc}) — hãy gửi tệp này cho nhóm phát triển"
-            entry["sheets"].append(_skip({"sheet": grid.sheet}, reason, len(grid.rows)))
+            sheets = [_skip({"sheet": grid.sheet}, reason, len(grid.rows))]
             run.errors.append(f"{rel} [{grid.sheet}]: {reason}")
+        if len(sheets) == 1 and sheets[0].get("reason") == NO_HEADER and not _holds_a_table(run, grid, rel):
+            # a cover, instructions or signature page: no figures and no unit listed
+            sheets[0].update(status="not_data", reason="trang không có bảng số liệu (không có số, không liệt kê đơn vị)")
+        entry["sheets"].extend(sheets)
+    if entry["sheets"] and all(s["status"] == "not_data" for s in entry["sheets"]):
+        entry.update(kind="text", status="not_data", reason="không trang nào có bảng số liệu")
+        return
     if path.suffix.lower() in DOCUMENT_SUFFIXES and all(s.get("reason") == NO_HEADER for s in entry["sheets"]) \
             and not any(layout.holds_figures(g) for g in grids):
         # a report whose tables are no form and hold no figures (signatures, a layout grid): a text, as one
         # without tables; a table of figures intake cannot read stays a skipped data file (exit 1)
         entry.update(kind="text", status="not_data", reason="văn bản không có bảng số liệu nào nhận ra được")
         return
-    if entry["sheets"] and all(s["status"] == "skipped" for s in entry["sheets"]):
+    if entry["sheets"] and all(s["status"] in ("skipped", "not_data") for s in entry["sheets"]):
         entry["status"] = "skipped"
         entry.setdefault("reason", "không trang nào có số liệu nhận ra được")
+
+
+def _holds_a_table(run: _Run, grid: Grid, rel: str) -> bool:
+    """Whether a sheet whose header intake could not find still holds a table: figures, or two
+    reporting units listed (a table of rating labels has no figures). Without a year to look units up
+    in, it is taken to hold one (reported, never dropped)."""
+    if layout.holds_figures(grid):
+        return True
+    year = layout.year_from_title(layout.title_text(grid, None)) or layout.year_from_path(rel)
+    if year is None:
+        return True
+    texts = [v for row in grid.rows for v in row if isinstance(v, str) and v.strip()]
+    return run.matcher.names_units(texts, year) >= 2
 
 
 def _skip(entry: dict, reason: str, rows: int) -> dict:

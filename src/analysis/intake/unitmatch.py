@@ -103,6 +103,7 @@ class UnitMatcher:
         self._all_keys: dict[str, set[str]] | None = None
         self._committees: dict[int, list[tuple[str, str]]] = {}
         self._committee_lookup: dict[int, dict[str, tuple[int, str]]] = {}
+        self._parent_ids: dict[int, frozenset[str]] = {}
 
     def _subtree(self, scope: str, year: int) -> frozenset[str]:
         key = (scope, year)
@@ -172,6 +173,19 @@ class UnitMatcher:
                 index.setdefault(key, (order, uid))
             self._committee_lookup[year] = index
         return self._committee_lookup[year]
+
+    def names_units(self, texts: list[str], year: int) -> int:
+        """How many of ``texts`` name a unit that reports (one with no units under it) in ``year``:
+        a sheet listing two or more holds a table, whatever its header; a cover page names none."""
+        self._active(year)
+        index = self._index[year]
+        parents = self._parents(year)
+        return sum(1 for t in texts if any(uid not in parents for uid in index.get(name_key(t), ())))
+
+    def _parents(self, year: int) -> frozenset[str]:
+        if year not in self._parent_ids:
+            self._parent_ids[year] = frozenset(self._active(year)["parent_id"].dropna().astype(str))
+        return self._parent_ids[year]
 
     def match(self, name: object, code: object, year: int, scope: str | None) -> UnitMatch:
         """Match a row's unit by code (when given) else by name.
