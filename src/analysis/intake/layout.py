@@ -561,6 +561,20 @@ def year_from_title(text: str) -> int | None:
     return years.pop() if len(years) == 1 else None
 
 
+_PERIOD_RE = re.compile(r"\b(quy (i|ii|iii|iv|1|2|3|4)|6 thang (dau|cuoi) nam|thang \d{1,2} nam)\b")
+
+
+def period_in_title(text: str) -> str | None:
+    """A part of the year a title says its figures cover ("QUÝ II/2025", "6 tháng đầu năm"), else None.
+
+    Example:
+        >>> period_in_title("KẾT QUẢ XẾP LOẠI QUÝ II/2025"), period_in_title("NĂM 2025")
+        ('quy ii', None)
+    """
+    m = _PERIOD_RE.search(_DATE_RE.sub(" ", fold(text)))
+    return m.group(1) if m else None
+
+
 def year_from_path(rel: str) -> int | None:
     """The year of a file from its folder (``<year>/...``) or, failing that, its file name."""
     parts = rel.split("/")

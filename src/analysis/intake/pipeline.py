@@ -1124,6 +1124,12 @@ def _ingest_workbook(run: _Run, path: Path, rel: str, entry: dict) -> None:
         entry.setdefault("reason", "không trang nào có số liệu nhận ra được")
 
 
+def _sheet_finding(rel: str, sheet: str, header: layout.Header, year: int, check: str, message: str) -> dict:
+    """A critical finding about a whole sheet (its year, its committee)."""
+    return {"check": check, "severity": "critical", "source_file": rel, "sheet": sheet,
+            "row_number": header.first_row + 1, "table": "", "unit_ids": [], "year": year, "message": message}
+
+
 def _holds_a_table(run: _Run, grid: Grid, rel: str) -> bool:
     """Whether a sheet whose header intake could not find still holds a table: figures, or two
     reporting units listed (a table of rating labels has no figures). Without a year to look units up
@@ -1214,6 +1220,22 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict | list[Gr
         return _skip(entry, "không xác định được năm (thư mục, cột năm hoặc tiêu đề)", body)
     main_year = int(year) if year is not None else column_years[0]
     title = layout.title_text(grid, header)
+    period = layout.period_in_title(title)
+    if period is not None:  # a quarter's figures are not the year's, and are not summed into it
+        return _skip(entry, f"tiêu đề ghi số liệu của một phần năm ('{period}'), không phải cả năm — không đọc "
+                            "thành số liệu năm", len(grid.rows) - header.last_row - 1)
+    folder_year = layout.year_from_path(rel)
+    about_sheet: list[dict] = []  # given the committee once it is known
+    if year_source == "title" and folder_year is not None and folder_year != year:
+        about_sheet.append(_sheet_finding(
+            rel, grid.sheet, header, main_year, "year_conflict",
+            f"{rel} [{grid.sheet}]: tiêu đề ghi năm {year} nhưng tệp nằm trong thư mục năm {folder_year} — số liệu "
+            f"được đọc là năm {year}; hãy kiểm tra và ghim 'year' trong mapping.yaml nếu cần"))
+    for gone in run.matcher.inactive_committees_named(title, main_year):
+        about_sheet.append({**_sheet_finding(
+            rel, grid.sheet, header, main_year, "committee_inactive",
+            f"{rel} [{grid.sheet}]: tiêu đề ghi '{gone}', không hoạt động năm {main_year} (đã hợp nhất hoặc chưa "
+            "thành lập) — các dòng có thể bị gán nhầm cho đơn vị cùng tên; hãy kiểm tra units.csv"), "unit_ids": [gone]})
     grid = sheetplan.fill_merged_down(grid, header)
     named = headers.subjects_named(title) & {"members", "public", "mixed"}
     plan, weighed = evidence.apply(grid, sheetplan.plan_sheet(grid, header, lambda text: run.finder(main_year, text)[0],
@@ -1232,6 +1254,7 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict | list[Gr
         parts = [replace(p, corroborating=False) for p in parts if p.table == pins["table"]]
     scope = pins.get("scope") or run.matcher.scope_of(f"{title} {path.stem.replace('-', ' ')}", main_year)
     entry["scope"] = scope
+    run.findings.extend(_scoped(about_sheet, scope, "unit_ids"))
     entry.update(year=int(year) if year is not None else None,
                  year_source=year_source if year is not None else "column")
     if column_years:

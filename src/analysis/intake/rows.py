@@ -1,8 +1,9 @@
 """Turning the body rows of a classified sheet into staged records.
 
 Every body row ends in exactly one place: a staged record, an excluded row (blank, totals, note)
-or a quarantine entry with a reason. Totals rows are not trusted: they are compared with the sum of
-the rows above and a difference becomes a finding; stated percentages are recomputed and compared
+or a quarantine entry with a reason. Totals rows are not trusted: each is compared with the rows of
+its section (since the previous totals row) or with all rows above it (a grand total), or, when it
+stands above the units, with all rows below it; a difference becomes a finding; stated percentages are recomputed and compared
 at their stated precision.
 """
 
@@ -240,7 +241,6 @@ def stage_sheet(grid: Grid, header: Header, table: str, year: int | None, campai
     cols = {f: c for c, f in header.fields.items()}
     labels = header.labels
     sums: dict[str, float] = {}
-    after_total = False
     level_cache: dict[int, list[tuple[int, ratings.Level]] | None] = {}
 
     def cell(row: list[object], fld: str) -> object:
@@ -285,30 +285,34 @@ def stage_sheet(grid: Grid, header: Header, table: str, year: int | None, campai
     level_cols = sorted(header.levels.items())
 
     top_total: int | None = None  # a totals row above the units ("Tổng số" first): checked at the end
+    section: dict[str, float] = {}
     seen_data = False
     for r in range(header.last_row + 1, len(grid.rows)):
         row = grid.rows[r]
-        own = kinds[r - header.last_row - 1] if kinds is not None else classify_row(row, header)
-        kind = "note" if after_total and own != "blank" else own
-        if kind == "total" and not after_total and not seen_data and top_total is None:
+        kind = kinds[r - header.last_row - 1] if kinds is not None else classify_row(row, header)
+        if kind == "total" and not seen_data and top_total is None:
             res.excluded["total"] += 1
             top_total = r
             continue
-        if kind == "total" and not after_total:
+        if kind == "total" and seen_data:
+            # a section's subtotal ("Cộng huyện A", then district B's rows) or the grand total: it must
+            # equal the rows since the last total, or all rows so far
             res.excluded["total"] += 1
-            after_total = True
-            _check_totals(row, r, cols, level_cols, sums, finding, grid, header)
+            _check_totals(row, r, cols, level_cols, (section, sums), finding, grid, header)
+            section = {}
             continue
         seen_data = seen_data or kind == "data"
         if kind in ("blank", "note", "total"):
             res.excluded["note" if kind == "total" else kind] += 1
             continue
         # data row: accumulate sums of whatever parses, for the totals check
-        for f in numeric_fields:
-            _accumulate(sums, f, cell(row, f))
-        for c, level in level_cols:
-            value = row[c] if c < len(row) else None
-            _accumulate(sums, f"level:{level.rating_code}", 1 if table == "unit_ratings" and is_mark(value) else value)
+        for totals in (sums, section):
+            for f in numeric_fields:
+                _accumulate(totals, f, cell(row, f))
+            for c, level in level_cols:
+                value = row[c] if c < len(row) else None
+                _accumulate(totals, f"level:{level.rating_code}",
+                            1 if table == "unit_ratings" and is_mark(value) else value)
         try:
             row_year = read_year(cell(row, "year")) if "year" in cols else None
         except RowError as exc:
@@ -347,7 +351,7 @@ def stage_sheet(grid: Grid, header: Header, table: str, year: int | None, campai
             res.records.append((r + 1, rec))
         _row_checks(table, row, cols, records, r, finding, m.unit_id, row_year)
     if top_total is not None:
-        _check_totals(grid.rows[top_total], top_total, cols, level_cols, sums, finding, grid, header)
+        _check_totals(grid.rows[top_total], top_total, cols, level_cols, (sums, sums), finding, grid, header)
     return res
 
 
@@ -360,7 +364,8 @@ def _accumulate(sums: dict[str, float], key: str, value: object) -> None:
         sums[key] = sums.get(key, 0.0) + v
 
 
-def _check_totals(row, r, cols, level_cols, sums, finding, grid, header) -> None:
+def _check_totals(row, r, cols, level_cols, candidates, finding, grid, header) -> None:
+    """A totals row against the sums it may restate (``candidates``: the section's, then all rows')."""
     checks = [(f, cols[f]) for f in cols if f in (
         "members_total", "members_exempt", "members_eligible", "members_attended", "members_attended_makeup",
         "public_target", "public_attended", "members_not_assessed")]
@@ -374,6 +379,7 @@ def _check_totals(row, r, cols, level_cols, sums, finding, grid, header) -> None
             continue
         if stated is None:
             continue
+        sums = next((t for t in candidates if abs(stated - t.get(key, 0.0)) <= 1e-6), candidates[-1])
         computed = sums.get(key, 0.0)
         if abs(stated - computed) > 1e-6:
             label = header.labels[c] if c < len(header.labels) else key
@@ -515,6 +521,9 @@ def _row_checks(table, row, cols, records, r, finding, unit_id, year) -> None:
                         [unit_id], field="public_pct", stated=str(get("public_pct")), computed=bad)
     if table == "unit_ratings":
         rec = records[0]
+        if rec["is_exemplary"] and rec["rating_rank"] != 1:
+            finding(r, "exemplary_not_level1", f"Đơn vị {unit_id} được đánh dấu tiêu biểu nhưng xếp loại "
+                                               f"'{rec['rating_label_raw']}' không phải mức cao nhất", [unit_id])
         if rec["score"] is not None:
             problem = ratings.check_score(rec["score"], rec["rating_code"], year)
             if problem is not None:

@@ -104,6 +104,8 @@ class UnitMatcher:
         self._committees: dict[int, list[tuple[str, str]]] = {}
         self._committee_lookup: dict[int, dict[str, tuple[int, str]]] = {}
         self._parent_ids: dict[int, frozenset[str]] = {}
+        self._id_key_cache: dict[int, frozenset[str]] = {}
+        self._all_committees: dict[str, set[str]] | None = None
 
     def _subtree(self, scope: str, year: int) -> frozenset[str]:
         key = (scope, year)
@@ -140,7 +142,7 @@ class UnitMatcher:
             keys = []
             for uid, folded in zip(active["unit_id"].astype(str), active["folded"], strict=True):
                 if uid in parents:
-                    keys.extend((k, uid) for k in (folded, fold(uid.replace("-", " ")), *_committee_aliases(folded))
+                    keys.extend((k, uid) for k in (folded, *_committee_aliases(folded), fold(uid.replace("-", " ")))
                                 if k)
             self._committees[year] = keys
         return self._committees[year]
@@ -154,16 +156,24 @@ class UnitMatcher:
         index = self._committee_index(year)
         words = fold(text).split()
         longest = max((k.count(" ") + 1 for k in index), default=0)
-        found = [(len(key), -index[key][0], index[key][1])
+        found = [(len(key), -index[key][0], index[key][1], key)
                  for i in range(len(words)) for n in range(1, min(longest, len(words) - i) + 1)
                  if (key := " ".join(words[i:i + n])) in index]
         if not found:
             return None
-        named = {uid for _, _, uid in found}
         # a letterhead names the level above too ("ĐẢNG BỘ HUYỆN X" over "ĐẢNG ỦY XÃ Y"): the committee
-        # inside every other one named is the sheet's
+        # inside every other one named by its full name is the sheet's (an id's bare words, "lai chau"
+        # inside "Tỉnh Lai Châu", name no committee)
+        named = {uid for _, _, uid, key in found if key not in self._id_keys(year)}
         inner = [u for u in named if all(u in self._subtree(o, year) for o in named - {u})]
-        return inner[0] if len(inner) == 1 else max(found)[2]
+        return inner[0] if len(named) > 1 and len(inner) == 1 else max(found)[2]
+
+    def _id_keys(self, year: int) -> frozenset[str]:
+        """Committee keys made of a unit id's words only (``tan-thanh`` → "tan thanh")."""
+        if year not in self._id_key_cache:
+            names = {k for k, uid in self._committee_keys(year) if k != fold(uid.replace("-", " "))}
+            self._id_key_cache[year] = frozenset(k for k, _ in self._committee_keys(year)) - names
+        return self._id_key_cache[year]
 
     def _committee_index(self, year: int) -> dict[str, tuple[int, str]]:
         """Folded committee key -> (its first place in :meth:`_committee_keys`, unit id)."""
@@ -173,6 +183,21 @@ class UnitMatcher:
                 index.setdefault(key, (order, uid))
             self._committee_lookup[year] = index
         return self._committee_lookup[year]
+
+    def inactive_committees_named(self, text: str, year: int) -> list[str]:
+        """Committees a title names by their full name that are not active in ``year`` (a commune merged
+        away, or not yet formed): whose figures these are is not known."""
+        if self._all_committees is None:
+            parents = set(self.units["parent_id"].dropna().astype(str))
+            self._all_committees = {}
+            for uid, name in zip(self.units["unit_id"].astype(str), self.units["unit_name"].astype(str), strict=True):
+                if uid in parents:
+                    for key in (fold(name), *_committee_aliases(fold(name))):
+                        self._all_committees.setdefault(key, set()).add(uid)
+        folded = f" {fold(text)} "
+        active = self._active_ids[year] if year in self._active_ids else frozenset(self._active(year)["unit_id"])
+        return sorted({uid for key, ids in self._all_committees.items() if f" {key} " in folded
+                       for uid in ids if uid not in active})
 
     def names_units(self, texts: list[str], year: int) -> int:
         """How many of ``texts`` name a unit that reports (one with no units under it) in ``year``:
