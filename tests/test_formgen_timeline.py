@@ -17,14 +17,12 @@ writes ``timeline-summary.txt`` in ``$TMPDIR/hoctap-formgen-timeline/<session>/`
 
 from __future__ import annotations
 
-import json
 from collections import Counter
-from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 from formgen.timeline import TimelineForm, build_forms, write_raw
-from formgen.verdicts import Outcome, judge, results_dir
+from formgen.verdicts import Outcome, failure, judge, params, results_dir, save
 
 FORMS = build_forms()
 VERDICTS = ("exact", "reported", "silent", "unread", "crash")
@@ -67,22 +65,6 @@ def summarise(outcomes: list[Outcome]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _save(folder: Path, outcome: Outcome) -> Path | None:
-    name = outcome.form_id.replace("/", "_")
-    tmp = folder / f"{name}.json.tmp"
-    tmp.write_text(json.dumps(asdict(outcome), ensure_ascii=False), encoding="utf-8")
-    tmp.replace(folder / f"{name}.json")
-    done = sorted(folder.glob("timeline_*.json"))
-    if len(done) < len(FORMS):
-        return None
-    everything = [Outcome(**json.loads(p.read_text(encoding="utf-8"))) for p in done]
-    out = folder / "timeline-summary.txt"
-    out.write_text(summarise(everything), encoding="utf-8")
-    counts = Counter(o.verdict for o in everything)
-    (folder / "timeline-counts.json").write_text(json.dumps({"forms": len(everything), **counts}), encoding="utf-8")
-    return out
-
-
 # --- the tests -----------------------------------------------------------------------------------
 
 def test_timeline_makes_at_least_120_distinct_forms() -> None:
@@ -100,20 +82,11 @@ def test_the_same_seed_gives_the_same_timeline_forms() -> None:
         == [(f.form_id, f.truth, f.must_report, f.files) for f in FORMS[::7]]
 
 
-def _params() -> list:
-    return [pytest.param(form, id=form.form_id,
-                         marks=[pytest.mark.xfail(strict=False, reason=KNOWN_SILENT[form.form_id])]
-                         if form.form_id in KNOWN_SILENT else [])
-            for form in FORMS]
-
-
-@pytest.mark.parametrize("form", _params())
+@pytest.mark.parametrize("form", params(FORMS, KNOWN_SILENT))
 def test_no_timeline_form_is_misread_silently(form: TimelineForm, tmp_path: Path) -> None:
     outcome = judge(form, tmp_path, write_raw)
-    summary = _save(results_dir("hoctap-formgen-timeline"), outcome)
+    summary = save(results_dir("hoctap-formgen-timeline"), outcome, "timeline", len(FORMS), summarise)
     if summary is not None:
         print(summary.read_text(encoding="utf-8"))
         print(f"timeline summary written to {summary}")
-    assert outcome.verdict not in ("silent", "crash"), (
-        f"{outcome.verdict}: {form.form_id} [exit {outcome.exit_code}] {outcome.detail}"
-        f"  <manifest: {outcome.named}>  {{{'; '.join(form.features)}}}")
+    assert outcome.verdict not in ("silent", "crash"), failure(form, outcome)

@@ -7,16 +7,19 @@ the truth (or on a form that must be reported), or exit 1 with nothing named in 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 import time
 import traceback
 import uuid
+from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import pytest
 from test_formgen import differences, what_is_named
 
 from analysis.intake.layout import column_letter
@@ -113,3 +116,37 @@ def results_dir(name: str) -> Path:
         if old != folder and old.is_dir() and time.time() - old.stat().st_mtime > 2 * 86400:
             shutil.rmtree(old, ignore_errors=True)
     return folder
+
+
+def save(folder: Path, outcome: Outcome, prefix: str, n_forms: int,
+         summarise: Callable[[list[Outcome]], str]) -> Path | None:
+    """Keep one form's outcome; the last form of the run to finish writes ``<prefix>-summary.txt`` and
+    ``<prefix>-counts.json`` (the forms run on several workers) and gets its path back."""
+    name = outcome.form_id.replace("/", "_")
+    tmp = folder / f"{name}.json.tmp"
+    tmp.write_text(json.dumps(asdict(outcome), ensure_ascii=False), encoding="utf-8")
+    tmp.replace(folder / f"{name}.json")
+    done = sorted(folder.glob(f"{prefix}_*.json"))
+    if len(done) < n_forms:
+        return None
+    everything = [Outcome(**json.loads(p.read_text(encoding="utf-8"))) for p in done]
+    out = folder / f"{prefix}-summary.txt"
+    out.write_text(summarise(everything), encoding="utf-8")
+    counts = Counter(o.verdict for o in everything)
+    (folder / f"{prefix}-counts.json").write_text(json.dumps({"forms": len(everything), **counts}), encoding="utf-8")
+    return out
+
+
+def params(forms: list, known_silent: dict[str, str]) -> list:
+    """One pytest case per form, a form of ``known_silent`` marked xfail with its reason."""
+    return [pytest.param(form, id=form.form_id,
+                         marks=[pytest.mark.xfail(strict=False, reason=known_silent[form.form_id])]
+                         if form.form_id in known_silent else [])
+            for form in forms]
+
+
+def failure(form, outcome: Outcome) -> str:
+    """The assertion message of a silent or crashed form."""
+    return (f"{outcome.verdict}: {form.form_id} [exit {outcome.exit_code}] {outcome.detail}"
+            f"  <manifest: {outcome.named}>  {{{'; '.join(form.features)}}}")
+
