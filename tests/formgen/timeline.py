@@ -23,7 +23,7 @@ Truth is what a careful analyst would type (columns of ``generator.COMPARED``); 
 a figure cannot be read with confidence (two readings of the year, a label of another scheme, a
 quarter, a unit not active that year, an ambiguous campaign, a register fault).
 
-Sources: the scheme facts of ``/work/shared/reference/rating-schemes.md`` (QĐ 132-QĐ/TW, HD
+Sources: the scheme facts of ``shared/reference/rating-schemes.md`` (beside the repository) (QĐ 132-QĐ/TW, HD
 21-HD/BTCTW from 2019 on "tiêu biểu", QĐ 124-QĐ/TW, QĐ 366-QĐ/TW score bands and quarters) and the
 realistic generator's campaigns (``realistic.CAMPAIGNS``), with 2025's added.
 
