@@ -79,7 +79,6 @@ class Header:
         labels: Raw header text of each column (group cells first, joined by " / ").
         fields: Column index -> canonical field.
         levels: Column index -> rating level (wide member-rating sheets, x-marked unit ratings).
-        unmapped: Labels of non-empty header cells that mapped to nothing.
         columns: Column index -> what the header says of it (every non-empty header column).
     """
 
@@ -88,7 +87,6 @@ class Header:
     labels: list[str]
     fields: dict[int, str] = field(default_factory=dict)
     levels: dict[int, ratings.Level] = field(default_factory=dict)
-    unmapped: list[str] = field(default_factory=list)
     columns: dict[int, Column] = field(default_factory=dict)
 
     @property
@@ -284,8 +282,6 @@ def _build(rows: _Rows, r: int, height: int, year: int | None, overrides: dict[s
             header.fields[c] = col.field
         elif col.member_level is not None and not col.member_level.is_special:
             header.levels.setdefault(c, col.member_level)
-        elif not col.understood:
-            header.unmapped.append(label)
     if r + height < len(rows.grid.rows) and rows.is_numbering(r + height):
         header.last_row += 1
     return header

@@ -310,7 +310,7 @@ def plan_sheet(grid: Grid, header: Header, campaign_of: Callable[[str], str | No
     def part(table: str, fields: dict[str, int], levels: dict[int, ratings.Level] | None = None,
              campaign: str | None = None, corroborating: bool = False) -> None:
         sub = Header(header.first_row, header.last_row, header.labels,
-                     {c: f for f, c in {**row_cols, **fields}.items()}, dict(levels or {}), [], header.columns)
+                     {c: f for f, c in {**row_cols, **fields}.items()}, dict(levels or {}), header.columns)
         parts.append(Part(table, sub, campaign, corroborating))
         for f, c in fields.items():
             if f in CHECK_FIELDS:
