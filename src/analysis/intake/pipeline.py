@@ -59,7 +59,7 @@ from analysis.intake.readers import (
     read_table_columns,
     table_info,
 )
-from analysis.intake.rows import SheetResult, row_kinds, stage_sheet
+from analysis.intake.rows import SUMMED_FIELDS, SheetResult, row_kinds, stage_sheet
 from analysis.intake.unitmatch import UnitMatcher
 from analysis.text import fold, is_blank, repair_column
 
@@ -1332,8 +1332,7 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict | list[Gr
 
 
 #: Figures of a staged record that a subtotal row must equal the sum of (per table).
-_SUMMED = ("members_total", "members_exempt", "members_attended", "public_target", "public_attended",
-           "members_count", "members_not_assessed")
+_SUMMED = (*SUMMED_FIELDS, "members_count")
 
 
 def _without_subtotals(run: _Run, res: SheetResult, table: str, rel: str, sheet: str

@@ -209,6 +209,11 @@ def read_year(value: object) -> int | None:
 CampaignResolver = Callable[[int, str], tuple[str | None, str]]
 
 
+#: Figures a totals row restates as the sum of the rows (and "is_held", as the count of units that held).
+SUMMED_FIELDS = ("members_total", "members_exempt", "members_eligible", "members_attended", "members_attended_makeup",
+                 "public_target", "public_attended", "members_not_assessed")
+
+
 def row_kinds(grid: Grid, header: Header) -> tuple[str, ...]:
     """:func:`classify_row` of every body row (the parts of one sheet share them)."""
     return tuple(classify_row(row, header) for row in grid.rows[header.last_row + 1:])
@@ -279,9 +284,7 @@ def stage_sheet(grid: Grid, header: Header, table: str, year: int | None, campai
                 level_cache[row_year] = found
         return level_cache[row_year]
 
-    numeric_fields = [f for f in cols if f in (
-        "members_total", "members_exempt", "members_eligible", "members_attended", "members_attended_makeup",
-        "public_target", "public_attended", "members_not_assessed")]
+    numeric_fields = [f for f in cols if f in SUMMED_FIELDS]
     level_cols = sorted(header.levels.items())
 
     top_total: int | None = None  # a totals row above the units ("Tổng số" first): checked at the end
@@ -309,6 +312,8 @@ def stage_sheet(grid: Grid, header: Header, table: str, year: int | None, campai
         for totals in (sums, section):
             for f in numeric_fields:
                 _accumulate(totals, f, cell(row, f))
+            if "is_held" in cols:  # a totals row counts the units that held the study
+                _accumulate(totals, "is_held", 1 if read_flag(cell(row, "is_held")) else 0)
             for c, level in level_cols:
                 value = row[c] if c < len(row) else None
                 _accumulate(totals, f"level:{level.rating_code}",
@@ -366,9 +371,7 @@ def _accumulate(sums: dict[str, float], key: str, value: object) -> None:
 
 def _check_totals(row, r, cols, level_cols, candidates, finding, grid, header) -> None:
     """A totals row against the sums it may restate (``candidates``: the section's, then all rows')."""
-    checks = [(f, cols[f]) for f in cols if f in (
-        "members_total", "members_exempt", "members_eligible", "members_attended", "members_attended_makeup",
-        "public_target", "public_attended", "members_not_assessed")]
+    checks = [(f, cols[f]) for f in cols if f in (*SUMMED_FIELDS, "is_held")]
     checks += [(f"level:{lv.rating_code}", c) for c, lv in level_cols]
     for key, c in checks:
         if c >= len(row) or is_blank(row[c]):
