@@ -214,6 +214,10 @@ SUMMED_FIELDS = ("members_total", "members_exempt", "members_eligible", "members
                  "public_target", "public_attended", "members_not_assessed")
 
 
+#: Rules of set-aside columns whose figures a totals row sums (not rates, numbering or notes).
+ASIDE_SUMMED = ("other_period", "subpopulation", "breakdown", "sessions", "unit_count", "exempt_from_assessment")
+
+
 def row_kinds(grid: Grid, header: Header) -> tuple[str, ...]:
     """:func:`classify_row` of every body row (the parts of one sheet share them)."""
     return tuple(classify_row(row, header) for row in grid.rows[header.last_row + 1:])
@@ -286,6 +290,10 @@ def stage_sheet(grid: Grid, header: Header, table: str, year: int | None, campai
 
     numeric_fields = [f for f in cols if f in SUMMED_FIELDS]
     level_cols = sorted(header.levels.items())
+    # figures set aside (another period, a part of the population, classes held) are not stored, but a
+    # totals row that restates them must still add up: a wrong total anywhere is the form's error
+    aside_cols = [c for c, col in header.columns.items() if (col.field or "").removeprefix("set_aside:")
+                  in ASIDE_SUMMED and c not in header.fields]
 
     top_total: int | None = None  # a totals row above the units ("Tổng số" first): checked at the end
     section: dict[str, float] = {}
@@ -312,6 +320,8 @@ def stage_sheet(grid: Grid, header: Header, table: str, year: int | None, campai
         for totals in (sums, section):
             for f in numeric_fields:
                 _accumulate(totals, f, cell(row, f))
+            for c in aside_cols:
+                _accumulate(totals, f"col:{c}", row[c] if c < len(row) else None)
             if "is_held" in cols:  # a totals row counts the units that held the study
                 _accumulate(totals, "is_held", 1 if read_flag(cell(row, "is_held")) else 0)
             for c, level in level_cols:
@@ -373,6 +383,8 @@ def _check_totals(row, r, cols, level_cols, candidates, finding, grid, header) -
     """A totals row against the sums it may restate (``candidates``: the section's, then all rows')."""
     checks = [(f, cols[f]) for f in cols if f in (*SUMMED_FIELDS, "is_held")]
     checks += [(f"level:{lv.rating_code}", c) for c, lv in level_cols]
+    checks += [(f"col:{c}", c) for c, col in header.columns.items()
+               if (col.field or "").removeprefix("set_aside:") in ASIDE_SUMMED and c not in header.fields]
     for key, c in checks:
         if c >= len(row) or is_blank(row[c]):
             continue
