@@ -342,3 +342,20 @@ def test_a_table_of_labels_nobody_reads_is_reported_not_taken_for_a_cover_page(t
     write_book(raw / "2016" / "tt.xlsx", [sheet])
     result, _ = run(raw, tmp_path)
     assert sheet_entry(result, "2016/tt.xlsx", "Phân loại")["status"] == "skipped" and result.exit_code == 1
+
+
+def test_a_totals_row_adds_up_in_held_counts_and_in_columns_set_aside(tmp_path: Path) -> None:
+    raw = raw_folder(tmp_path)
+    rows = [[i + 1, n, 20 + i, 1, 18, "x"] for i, n in enumerate(TT)] + [["", "Tổng cộng", 86, 4, 72, 5]]
+    write_book(raw / "2016" / "tt.xlsx", [Sheet("Học tập", [*TITLES, "Chỉ thị 05-CT/TW, chuyên đề năm 2016"],
+                                                ["STT", "Chi bộ", "Tổng số đầu kỳ", "Số lớp", "ĐV tham gia", "Đã tổ chức"],
+                                                rows=rows)])
+    result, out = run(raw, tmp_path)  # 4 units held it, not 5; the set-aside columns add up
+    assert [(f["field"], f["stated"], f["computed"]) for f in findings(result, "total_mismatch")] == [("is_held", 5, 4)]
+    assert len(table(out, "study_participation")) == 4 and result.exit_code == 1
+    rows[-1] = ["", "Tổng cộng", 90, 4, 72, 4]  # a wrong total in a column set aside is the form's error too
+    write_book(raw / "2016" / "tt.xlsx", [Sheet("Học tập", [*TITLES, "Chỉ thị 05-CT/TW, chuyên đề năm 2016"],
+                                                ["STT", "Chi bộ", "Tổng số đầu kỳ", "Số lớp", "ĐV tham gia", "Đã tổ chức"],
+                                                rows=rows)])
+    result, _ = run(raw, tmp_path)
+    assert [(f["stated"], f["computed"]) for f in findings(result, "total_mismatch")] == [(90, 86)]
