@@ -517,6 +517,7 @@ def _rows_from(grid: Grid, n: int) -> Grid:
 
 
 def looks_numeric(v: object) -> bool:
+    """Whether a cell holds a number (a figure, or text that reads as one; a tick box does not)."""
     if isinstance(v, bool):
         return False
     if isinstance(v, (int, float)):

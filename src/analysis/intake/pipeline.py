@@ -586,6 +586,10 @@ def _ingest(raw_dir: Path, out_dir: Path, progress: Callable[[str], None] | None
     return IngestResult(written, tables, run.errors)
 
 
+#: Figures of a staged record that an aggregate must equal the sum of (per table).
+_SUMMED = (*SUMMED_FIELDS, "members_count")
+
+
 def _settle_aggregates(run: _Run) -> None:
     """Take out the figures of a committee whose own units' figures were read too, from any sheet
     or file (a province workbook's "Tổng hợp" of districts beside one sheet per district): counts are
@@ -1299,12 +1303,9 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict | list[Gr
     years_seen: set[int] = set()
     campaigns_seen: set[str] = set()
     kinds = row_kinds(grid, staged[0][0].header)  # the parts share their unit columns
-    subtotals: set[int] = set()
     for part, campaign_id in staged:
         res: SheetResult = stage_sheet(grid, part.header, part.table, int(year) if year is not None else None,
                                        campaign_id, run.matcher, scope, run.finder, f"{title} {grid.sheet}", kinds)
-        res, found = _without_subtotals(run, res, part.table, rel, grid.sheet)
-        subtotals |= found
         kept_rows |= _admit(run, res, part, rel, grid.sheet, years_seen, campaigns_seen, entry)
         quarantined.extend(res.quarantine)
         excluded = excluded or res.excluded
@@ -1323,7 +1324,6 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict | list[Gr
     if len(study) == 1 and study[0] is not None:
         entry["campaign_id"] = study[0]
     row_quarantined = {q["row_number"] for q in quarantined}
-    excluded = {**excluded, "subtotal": len(subtotals - kept_rows - row_quarantined)} if subtotals else excluded
     entry.update(status="ingested", rows_read=body, rows_kept=len(kept_rows),
                  rows_excluded=sum(excluded.values()), excluded=excluded,
                  rows_quarantined=len(row_quarantined - kept_rows),
@@ -1331,46 +1331,6 @@ def _ingest_sheet(run: _Run, grid: Grid, rel: str, path: Path) -> dict | list[Gr
     return entry
 
 
-#: Figures of a staged record that a subtotal row must equal the sum of (per table).
-_SUMMED = (*SUMMED_FIELDS, "members_count")
-
-
-def _without_subtotals(run: _Run, res: SheetResult, table: str, rel: str, sheet: str
-                       ) -> tuple[SheetResult, set[int]]:
-    """Take out the rows of a committee whose own units are listed in the same part (a "Đảng bộ bộ
-    phận" row above its chi bộ): counts live at the units that report, so such a row is a subtotal —
-    checked against its units' rows (a difference is ``total_mismatch``), never stored beside them.
-
-    Returns:
-        The result without those rows' records and the row numbers taken out.
-    """
-    if table == "unit_ratings":  # a committee's own rating is its own, not a sum
-        return res, set()
-    year_of = {n: run.year_of(rec) for n, rec in res.records}
-    listed: dict[int, set[str]] = {}
-    for n, rec in res.records:
-        listed.setdefault(year_of[n], set()).add(str(rec["unit_id"]))
-    subtotal = {n for n, rec in res.records
-                if run.children(year_of[n]).get(str(rec["unit_id"]), set()) & listed[year_of[n]]}
-    if not subtotal:
-        return res, set()
-    keep = [(n, rec) for n, rec in res.records if n not in subtotal]
-    findings = list(res.findings)
-    for n, rec in res.records:
-        if n not in subtotal:
-            continue
-        unit, year = str(rec["unit_id"]), year_of[n]
-        kids = [k for m, k in keep if year_of[m] == year and str(k["unit_id"]) in run.children(year).get(unit, set())
-                and k.get("rating_code") == rec.get("rating_code") and k.get("campaign_id") == rec.get("campaign_id")]
-        for f in _SUMMED:
-            total = sum(int(k.get(f) or 0) for k in kids)
-            if rec.get(f) is not None and int(rec[f]) != total:
-                findings.append({"check": "total_mismatch", "source_file": rel, "sheet": sheet, "row_number": n,
-                                 "table": table, "unit_ids": [unit], "year": year, "field": f, "stated": rec[f],
-                                 "computed": total,
-                                 "message": f"Dòng của {unit} (tổng các đơn vị trực thuộc) ghi {f} = {rec[f]} nhưng "
-                                            f"cộng các đơn vị trực thuộc được {total}"})
-    return replace(res, records=keep, findings=findings), subtotal
 
 
 def _one_entry_per_row_and_reason(entries: list[dict]) -> list[dict]:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from analysis import ratings
-from analysis.intake.layout import Header, is_mark, marker_kind
+from analysis.intake.layout import Header, is_mark, looks_numeric, marker_kind
 from analysis.intake.readers import Grid
 from analysis.intake.unitmatch import UnitMatcher
 from analysis.text import fold, is_blank, parse_vi_number
@@ -74,24 +74,13 @@ def classify_row(row: list[object], header: Header) -> str:
         kind = marker_kind(text)
         if kind is not None:
             return kind
-    numbers = [v for v in texts if _is_numberish(v)]
+    numbers = [v for v in texts if looks_numeric(v)]
     unit_cells = [row[c] for c, f in header.fields.items() if f in ("unit_name", "unit_code") and c < len(row)]
     if not any(not is_blank(v) for v in unit_cells):
         # nothing names a unit: a note line or a stray cell
         if len(texts) == 1 or not numbers:
             return "note"
     return "data"
-
-
-def _is_numberish(value: object) -> bool:
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, (int, float)):
-        return True
-    try:
-        return parse_vi_number(value) is not None
-    except ValueError:
-        return False
 
 
 class RowError(ValueError):
