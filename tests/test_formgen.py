@@ -37,6 +37,7 @@ import pytest
 from formgen.carriers import CARRIERS
 from formgen.generator import COMPARED, LAYOUTS, Form, build_forms, write_raw
 
+from analysis.intake.layout import column_letter
 from analysis.intake.pipeline import ingest
 
 FORMS = build_forms()
@@ -293,15 +294,6 @@ def test_no_form_is_misread_silently(chunk: int, tmp_path: Path) -> None:
 
 # --- column accounting (property over the generated forms) ---------------------------------------
 
-def _letters(col: int) -> str:
-    out = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        out = chr(65 + rem) + out
-    return out
-
-
 ACCOUNTING_SAMPLE = FORMS[::9]
 STATUSES = {"mapped", "set_aside", "reported"}
 
@@ -338,8 +330,8 @@ def test_every_column_of_an_ingested_sheet_is_accounted_for_once(part: int, tmp_
             problems += [f"{where}: column {c} listed {n} times" for c, n in listed.items() if n > 1]
             problems += [f"{where}: column {a['column']} has status {a.get('status')!r}"
                          for a in sheet["column_accounting"] if a.get("status") not in STATUSES]
-            problems += [f"{where}: non-empty column {_letters(c)} not accounted for"
-                         for c in info.columns if _letters(c) not in listed]
+            problems += [f"{where}: non-empty column {column_letter(c)} not accounted for"
+                         for c in info.columns if column_letter(c) not in listed]
     if not seen_key:
         pytest.xfail("column accounting not yet in the manifest")
     assert not problems, "\n".join(problems[:50])

@@ -17,15 +17,13 @@ writes ``timeline-summary.txt`` in ``$TMPDIR/hoctap-formgen-timeline/<session>/`
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 
 import pytest
 from formgen.timeline import TimelineForm, build_forms, write_raw
-from formgen.verdicts import Outcome, failure, judge, params, results_dir, save
+from formgen.verdicts import Outcome, failure, judge, params, results_dir, save, summarise_by_group
 
 FORMS = build_forms()
-VERDICTS = ("exact", "reported", "silent", "unread", "crash")
 
 #: Forms known to be misread silently (form id -> what goes wrong and the rule that lets it through),
 #: marked xfail one by one so that every other form still asserts (first run, intake 6f1119e). Remove an
@@ -35,34 +33,8 @@ KNOWN_SILENT: dict[str, str] = {}  # the 15 of the first run on 6f1119e (a title
 
 
 def summarise(outcomes: list[Outcome]) -> str:
-    """Verdicts per family, every silent/crash/unread form, the reported forms whose tables differ."""
-
-    def cell(cnt: Counter) -> str:
-        text = f"{cnt['exact']}/{cnt['reported']}/{cnt['silent']}"
-        extra = "".join(f"{m}{cnt[v]}" for v, m in (("unread", "u"), ("crash", "c")) if cnt[v])
-        return text + (f"+{extra}" if extra else "")
-
-    n = len(outcomes)
-    total = Counter(o.verdict for o in outcomes)
-    lines = ["timeline: exact / reported / silent (+unread, crash) per family", ""]
-    for name in sorted({o.layout for o in outcomes}):
-        c = Counter(o.verdict for o in outcomes if o.layout == name)
-        if c:
-            lines.append(f"  {name:<32}{cell(c)}")
-    lines += ["", f"forms: {n}; forms that must be reported: {sum(bool(o.must_report) for o in outcomes)}",
-              "verdicts: " + ", ".join(f"{v} {total[v]}" for v in VERDICTS),
-              f"read exactly: {total['exact'] / n:.1%}" if n else ""]
-    for verdict in ("silent", "crash", "unread"):
-        chosen = sorted((o for o in outcomes if o.verdict == verdict), key=lambda o: o.form_id)
-        if chosen:
-            lines += ["", f"{verdict.upper()} ({len(chosen)}):"]
-            lines += [f"  {o.form_id} [exit {o.exit_code}] {{{'; '.join(o.features)}}} {o.detail}"
-                      + (f"  <manifest: {o.named}>" if o.named else "") for o in chosen]
-    differs = sorted((o for o in outcomes if o.verdict == "reported" and o.differs), key=lambda o: o.form_id)
-    if differs:
-        lines += ["", f"REPORTED, tables differ ({len(differs)}):"]
-        lines += [f"  {o.form_id} [exit {o.exit_code}] {o.detail[:300]}  <manifest: {o.named[:200]}>" for o in differs]
-    return "\n".join(lines) + "\n"
+    """The timeline summary (see :func:`formgen.verdicts.summarise_by_group`)."""
+    return summarise_by_group(outcomes, "timeline", sorted({o.layout for o in outcomes}))
 
 
 # --- the tests -----------------------------------------------------------------------------------

@@ -150,3 +150,39 @@ def failure(form, outcome: Outcome) -> str:
     return (f"{outcome.verdict}: {form.form_id} [exit {outcome.exit_code}] {outcome.detail}"
             f"  <manifest: {outcome.named}>  {{{'; '.join(form.features)}}}")
 
+
+#: The verdicts a summary counts, in order.
+VERDICTS = ("exact", "reported", "silent", "unread", "crash")
+
+
+def summarise_by_group(outcomes: list[Outcome], title: str, groups: list[str]) -> str:
+    """Verdicts per group (a form's ``layout``: its trap or family), every silent/crash/unread form with
+    its features, and the reported forms whose tables differ."""
+
+    def cell(cnt: Counter) -> str:
+        text = f"{cnt['exact']}/{cnt['reported']}/{cnt['silent']}"
+        extra = "".join(f"{m}{cnt[v]}" for v, m in (("unread", "u"), ("crash", "c")) if cnt[v])
+        return text + (f"+{extra}" if extra else "")
+
+    n = len(outcomes)
+    total = Counter(o.verdict for o in outcomes)
+    lines = [f"{title}: exact / reported / silent (+unread, crash) per group", ""]
+    for name in groups:
+        c = Counter(o.verdict for o in outcomes if o.layout == name)
+        if c:
+            lines.append(f"  {name:<32}{cell(c)}")
+    lines += ["", f"forms: {n}; forms that must be reported: {sum(bool(o.must_report) for o in outcomes)}",
+              "verdicts: " + ", ".join(f"{v} {total[v]}" for v in VERDICTS),
+              f"read exactly: {total['exact'] / n:.1%}" if n else ""]
+    for verdict in ("silent", "crash", "unread"):
+        chosen = sorted((o for o in outcomes if o.verdict == verdict), key=lambda o: o.form_id)
+        if chosen:
+            lines += ["", f"{verdict.upper()} ({len(chosen)}):"]
+            lines += [f"  {o.form_id} [exit {o.exit_code}] {{{'; '.join(o.features)}}} {o.detail}"
+                      + (f"  <manifest: {o.named}>" if o.named else "") for o in chosen]
+    differs = sorted((o for o in outcomes if o.verdict == "reported" and o.differs), key=lambda o: o.form_id)
+    if differs:
+        lines += ["", f"REPORTED, tables differ ({len(differs)}):"]
+        lines += [f"  {o.form_id} [exit {o.exit_code}] {o.detail[:300]}  <manifest: {o.named[:200]}>" for o in differs]
+    return "\n".join(lines) + "\n"
+
